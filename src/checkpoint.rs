@@ -1,0 +1,1 @@
+//! Owned by the feature-learner work; not written yet.

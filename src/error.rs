@@ -1,0 +1,104 @@
+//! The crate's error type. Every error a user can cause names what was wrong
+//! and, where there is one, the file (and line) it came from.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug)]
+pub enum Error {
+    /// Shapes that do not fit together (layers, buffers, checkpoints).
+    Shape(String),
+    /// An I/O failure on a file.
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A file that was read but whose content is wrong.
+    Format {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    /// A configuration or command-line value that cannot be used.
+    Config(String),
+    /// The CUDA backend could not be used.
+    Device(String),
+    /// The user interrupted a run, or another condition that stops it cleanly.
+    Interrupted(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+    pub fn format(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        Error::Format {
+            path: path.as_ref().to_path_buf(),
+            line: None,
+            message: message.into(),
+        }
+    }
+    pub fn format_at(path: impl AsRef<Path>, line: usize, message: impl Into<String>) -> Self {
+        Error::Format {
+            path: path.as_ref().to_path_buf(),
+            line: Some(line),
+            message: message.into(),
+        }
+    }
+    pub fn shape(message: impl Into<String>) -> Self {
+        Error::Shape(message.into())
+    }
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::Config(message.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Shape(m) => write!(f, "shape mismatch: {m}"),
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Format {
+                path,
+                line: Some(line),
+                message,
+            } => {
+                write!(f, "{}:{line}: {message}", path.display())
+            }
+            Error::Format {
+                path,
+                line: None,
+                message,
+            } => write!(f, "{}: {message}", path.display()),
+            Error::Config(m) => write!(f, "configuration: {m}"),
+            Error::Device(m) => write!(f, "device: {m}"),
+            Error::Interrupted(m) => write!(f, "interrupted: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Checks that a buffer has the length a shape asks for.
+pub fn check_len(what: &str, len: usize, shape: &[usize]) -> Result<()> {
+    let want: usize = shape.iter().product();
+    if len == want {
+        Ok(())
+    } else {
+        Err(Error::Shape(format!(
+            "{what}: expected shape {shape:?} ({want} values), got {len} values"
+        )))
+    }
+}

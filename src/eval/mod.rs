@@ -1,0 +1,6 @@
+//! Metrics, the cross-validation driver and the reports.
+
+pub mod crossval;
+pub mod metrics;
+pub mod report;
+pub mod svg;

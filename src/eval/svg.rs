@@ -1,0 +1,1 @@
+//! Owned by the experiment work; not written yet.

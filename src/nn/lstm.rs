@@ -1,0 +1,1 @@
+//! Owned by the engine work; not written yet.
