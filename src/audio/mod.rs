@@ -9,3 +9,28 @@ pub mod wav;
 pub const SAMPLE_RATE: u32 = 16_000;
 /// Mel bands per frame.
 pub const N_MELS: usize = 80;
+
+use crate::error::Result;
+use std::path::Path;
+
+/// LogMel features of one utterance: `n_frames` frames of `N_MELS` natural-log
+/// mel energies, frame-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogMel {
+    pub n_frames: usize,
+    pub data: Vec<f32>,
+}
+
+impl LogMel {
+    pub fn frame(&self, i: usize) -> &[f32] {
+        &self.data[i * N_MELS..(i + 1) * N_MELS]
+    }
+}
+
+/// Decodes a WAV file of any supported encoding, mixes it to mono, resamples
+/// it to 16 kHz and computes its LogMel features (SPEC §1).
+pub fn load_logmel(path: &Path) -> Result<LogMel> {
+    let (samples, rate) = wav::read_mono(path)?;
+    let samples = resample::to_rate(&samples, rate, SAMPLE_RATE);
+    Ok(logmel::LogMelExtractor::new().compute(&samples))
+}
