@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub segments: SegmentConfig,
@@ -92,16 +92,6 @@ pub struct ClassifierConfig {
     pub patience: usize,
     /// Fraction of the training utterances held out (stratified) for early stopping.
     pub validation_fraction: f32,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            segments: SegmentConfig::default(),
-            learner: LearnerConfig::default(),
-            classifier: ClassifierConfig::default(),
-        }
-    }
 }
 
 impl Default for SegmentConfig {
