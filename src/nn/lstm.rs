@@ -34,17 +34,23 @@
 //! # Use (the classifier)
 //! ```text
 //! let lstm = Lstm::new(&mut layout, "lstm", features, 128, 2)?;
-//! let mut ws = lstm.workspace(&backend, max_steps, batch_size)?;
-//! lstm.init(&mut host_params, &mut rng::stream(seed, "init-lstm", fold, 0))?;
-//! // per batch:
-//! lstm.forward(&backend, &params, &x, steps, batch, &lengths, &mut ws)?;
-//! let h_last = ws.final_hidden(&backend)?;          // [B, H] view -> dense head
-//! ... head backward gives d_h_last: [B, H] ...
-//! lstm.backward(&backend, &params, &x, &mut ws, None, Some(&d_h_last), &mut grads, None)?;
+//! ... register the head's layers, then:
+//! lstm.init(&mut rng::stream(seed, "init", fold, 0), &mut host)?;
+//! let mut arena = ParamArena::from_host(&be, layout, &host)?;
+//! let mut ws = lstm.workspace(&be, max_steps, batch_size)?;
+//! // per batch (x: [steps, batch, features], time-major, zero-padded):
+//! lstm.forward(&be, &arena.params, &x, steps, batch, &lengths, &mut ws)?;
+//! let h_last = ws.final_hidden(&be)?;   // [batch, H] view; copy_block it into
+//!                                      // the head's input buffer
+//! ... head forward, loss, head backward give d_h_last: [batch, H] ...
+//! arena.zero_grads(&be);   // (before the head's backward)
+//! lstm.backward(&be, &arena.params, &x, &mut ws, None, Some(&d_h_last),
+//!               &mut arena.grads, None)?;
 //! ```
 
 use crate::backend::{Backend, Transpose};
 use crate::error::{Error, Result};
+use crate::nn::init;
 use crate::nn::params::ParamLayout;
 use rand::Rng;
 use std::ops::Range;
@@ -171,23 +177,17 @@ impl Lstm {
         self.layers.len()
     }
 
-    /// PyTorch's initialisation: every weight and bias uniform in
-    /// `[-1/sqrt(H), 1/sqrt(H)]`, drawn from `rng` (a named stream) tensor by
-    /// tensor in layout order. `params` is the host copy of the whole arena.
-    pub fn init(&self, params: &mut [f32], rng: &mut impl Rng) -> Result<()> {
-        if params.len() < self.params_end {
-            return Err(Error::shape(format!(
-                "LSTM init: parameter arena holds {} values, the layers need {}",
-                params.len(),
-                self.params_end
-            )));
-        }
-        let bound = 1.0 / (self.hidden as f32).sqrt();
+    /// PyTorch's `nn.LSTM` initialisation into the host copy of the whole
+    /// arena: every weight and bias `U(-1/sqrt(H), 1/sqrt(H))`, drawn from
+    /// `rng` (a named stream) tensor by tensor in layout order.
+    pub fn init(&self, rng: &mut impl Rng, host_params: &mut [f32]) -> Result<()> {
+        self.check_params("host parameters", host_params.len())?;
+        let g = 4 * self.hidden;
         for l in &self.layers {
-            for range in [l.weight_ih.clone(), l.weight_hh.clone(), l.biases.clone()] {
-                for p in &mut params[range] {
-                    *p = rng.gen_range(-bound..=bound);
-                }
+            let bias_ih = l.biases.start..l.biases.start + g;
+            let bias_hh = l.biases.start + g..l.biases.end;
+            for range in [l.weight_ih.clone(), l.weight_hh.clone(), bias_ih, bias_hh] {
+                init::lstm(rng, self.hidden, &mut host_params[range])?;
             }
         }
         Ok(())
