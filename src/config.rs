@@ -7,12 +7,16 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The names `Config::preset` knows.
+pub const PRESETS: [&str; 2] = ["spec", "quick"];
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub segments: SegmentConfig,
     pub learner: LearnerConfig,
     pub classifier: ClassifierConfig,
+    pub experiment: ExperimentConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,12 +73,14 @@ pub enum CvaeCondition {
 pub struct LearnerConfig {
     pub latent: usize,
     pub hidden: Vec<usize>,
+    #[serde(serialize_with = "shortest_f32")]
     pub lr: f32,
     pub adam: AdamPreset,
     pub batch: usize,
     pub max_epochs: usize,
     pub patience: usize,
     /// Fraction of the training segments held out for early stopping.
+    #[serde(serialize_with = "shortest_f32")]
     pub validation_fraction: f32,
     pub encode: EncodeMode,
     pub cvae_condition: CvaeCondition,
@@ -86,12 +92,36 @@ pub struct ClassifierConfig {
     pub hidden: usize,
     pub layers: usize,
     pub dense: usize,
+    #[serde(serialize_with = "shortest_f32")]
     pub lr: f32,
     pub batch: usize,
     pub max_epochs: usize,
     pub patience: usize,
     /// Fraction of the training utterances held out (stratified) for early stopping.
+    #[serde(serialize_with = "shortest_f32")]
     pub validation_fraction: f32,
+}
+
+/// What `reproduce` runs besides Table 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Latent sizes of Figure 2's sweep (SPEC §5: 32, 64, 128, 256, 512).
+    pub latent_sweep: Vec<usize>,
+    /// Feature learners swept over the latent sizes ("ae", "vae", "cvae").
+    pub sweep_models: Vec<String>,
+    /// Run Table 2 (valence, arousal, dominance) where the corpus has them.
+    pub dimensional: bool,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        ExperimentConfig {
+            latent_sweep: vec![32, 64, 128, 256, 512],
+            sweep_models: vec!["vae".into()],
+            dimensional: true,
+        }
+    }
 }
 
 impl Default for SegmentConfig {
@@ -147,6 +177,46 @@ impl Config {
         Ok(config)
     }
 
+    /// Reads a TOML file over `base`: keys the file names replace those of
+    /// `base` (table by table), the others keep `base`'s values.
+    pub fn load_over(base: &Config, path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let overrides: toml::Table =
+            toml::from_str(&text).map_err(|e| Error::format(path, e.to_string()))?;
+        let mut merged = toml::Table::try_from(base)
+            .map_err(|e| Error::config(format!("configuration does not serialise: {e}")))?;
+        merge_tables(&mut merged, overrides);
+        let config: Config = toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::format(path, e.to_string()))?;
+        config
+            .validate()
+            .map_err(|e| Error::format(path, e.to_string()))?;
+        Ok(config)
+    }
+
+    /// A named starting point: `spec` (the SPEC's values) or `quick` (the
+    /// demo's reduced budget: fewer epochs and a shorter latent sweep; the
+    /// architecture and protocol are unchanged).
+    pub fn preset(name: &str) -> Result<Config> {
+        match name {
+            "spec" => Ok(Config::default()),
+            "quick" => {
+                let mut c = Config::default();
+                c.learner.max_epochs = 4;
+                c.learner.patience = 1;
+                c.classifier.max_epochs = 8;
+                c.classifier.patience = 3;
+                c.experiment.latent_sweep = vec![32, 128, 512];
+                Ok(c)
+            }
+            other => Err(Error::config(format!(
+                "unknown preset {other:?} (known: {})",
+                PRESETS.join(", ")
+            ))),
+        }
+    }
+
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("configuration serialises")
     }
@@ -183,7 +253,53 @@ impl Config {
         if self.classifier.layers == 0 || self.classifier.hidden == 0 {
             return bad("classifier.layers/hidden", "must be at least 1");
         }
+        if self.classifier.dense == 0 {
+            return bad("classifier.dense", "must be at least 1");
+        }
+        if self.learner.max_epochs == 0 || self.classifier.max_epochs == 0 {
+            return bad("max_epochs", "must be at least 1");
+        }
+        if let Some(l) = self
+            .experiment
+            .latent_sweep
+            .iter()
+            .find(|l| !(1..=4096).contains(*l))
+        {
+            return bad(
+                "experiment.latent_sweep",
+                &format!("{l} is not between 1 and 4096"),
+            );
+        }
+        if let Some(m) = self
+            .experiment
+            .sweep_models
+            .iter()
+            .find(|m| !["ae", "vae", "cvae"].contains(&m.as_str()))
+        {
+            return bad(
+                "experiment.sweep_models",
+                &format!("unknown model {m:?} (ae, vae or cvae)"),
+            );
+        }
         Ok(())
+    }
+}
+
+/// Writes an f32 as the shortest decimal that reads back to it (0.001, not
+/// 0.0010000000474974513), so printed configurations read like the SPEC.
+fn shortest_f32<S: serde::Serializer>(v: &f32, s: S) -> std::result::Result<S::Ok, S::Error> {
+    let shortest: f64 = v.to_string().parse().unwrap_or(f64::from(*v));
+    s.serialize_f64(shortest)
+}
+
+fn merge_tables(base: &mut toml::Table, overrides: toml::Table) {
+    for (key, value) in overrides {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge_tables(b, o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
     }
 }
 
@@ -204,5 +320,22 @@ mod tests {
         assert_eq!(c.learner.latent, 32);
         assert_eq!(c.classifier, ClassifierConfig::default());
         assert!(toml::from_str::<Config>("[learner]\nlatnet = 32\n").is_err());
+    }
+
+    #[test]
+    fn file_over_preset_replaces_only_named_keys() {
+        let dir = std::env::temp_dir().join(format!("vaeser-config-{}", std::process::id()));
+        let path = dir.join("c.toml");
+        crate::fsutil::write_atomic(&path, b"[classifier]\nhidden = 32\n").unwrap();
+        let quick = Config::preset("quick").unwrap();
+        let c = Config::load_over(&quick, &path).unwrap();
+        assert_eq!(c.classifier.hidden, 32);
+        assert_eq!(c.classifier.max_epochs, quick.classifier.max_epochs);
+        assert_eq!(c.learner, quick.learner);
+        crate::fsutil::write_atomic(&path, b"[classifier]\nhiden = 32\n").unwrap();
+        let err = Config::load_over(&quick, &path).unwrap_err().to_string();
+        assert!(err.contains("c.toml") && err.contains("hiden"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(Config::preset("fast").is_err());
     }
 }

@@ -1,1 +1,539 @@
-//! Owned by the experiment work; not written yet.
+//! The report of a `reproduce` run: a markdown file with Table 1 (categorical
+//! WA/UA), Table 2 (dimensional F1), Figure 2 (the latent-size sweep) and the
+//! pooled confusion matrices, next to where the paper's published values are;
+//! `results.json` with every number; SVG figures. Everything here is a pure
+//! function of the results, so two runs with the same seed give the same
+//! bytes.
+//!
+//! The paper (Latif et al., Interspeech 2018) reports IEMOCAP only. This
+//! module does not copy its numbers: a reader is pointed at the table of the
+//! paper to compare with, so no published value can be misquoted here.
+
+use super::metrics::Scores;
+use super::results::{CellResult, ExperimentResults, Subset, Task};
+use super::svg::{confusion_svg, LineChart, Series};
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// The name a configuration enum has in TOML files.
+fn serde_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// Percent with one decimal.
+fn pct(v: f64) -> String {
+    format!("{:.1}", 100.0 * v)
+}
+
+fn pm(mean: f64, std: f64) -> String {
+    format!("{} ± {}", pct(mean), pct(std))
+}
+
+/// Where the paper's value for a table can be found, for this corpus.
+fn paper_pointer(corpus: &str, table: &str) -> String {
+    if corpus.eq_ignore_ascii_case("iemocap") {
+        format!("see {table} of the paper")
+    } else {
+        "none (the paper reports IEMOCAP only)".to_string()
+    }
+}
+
+fn oracle_mark(cell: &CellResult) -> &'static str {
+    if cell.oracle_labels {
+        " (oracle labels: label leak)"
+    } else {
+        ""
+    }
+}
+
+/// Table 1: one row per model and subset.
+pub fn table1_markdown(results: &ExperimentResults) -> String {
+    let mut s = String::new();
+    let paper = paper_pointer(&results.corpus, "Table 1");
+    let _ = writeln!(
+        s,
+        "| Model | Subset | WA pooled | UA pooled | WA fold mean ± std | UA fold mean ± std | Paper |"
+    );
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---|");
+    for cell in &results.table1 {
+        let sm = &cell.summary;
+        let _ = writeln!(
+            s,
+            "| {}-LSTM{} | {} | {} | {} | {} | {} | {} |",
+            cell.model,
+            oracle_mark(cell),
+            cell.subset.name(),
+            pct(sm.pooled.wa),
+            pct(sm.pooled.ua),
+            pm(sm.mean.wa, sm.std.wa),
+            pm(sm.mean.ua, sm.std.ua),
+            paper
+        );
+    }
+    s
+}
+
+/// Table 2: one row per model, macro F1 per dimension and their mean; pooled
+/// over folds and as fold mean ± std.
+pub fn table2_markdown(results: &ExperimentResults) -> String {
+    let mut s = String::new();
+    let paper = paper_pointer(&results.corpus, "Table 2");
+    let _ = writeln!(
+        s,
+        "| Model | Valence F1 | Arousal F1 | Dominance F1 | Mean F1 | Paper |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---|");
+    for model in models_in_order(&results.table2) {
+        let cells: Vec<&CellResult> = Task::DIMENSIONS
+            .iter()
+            .filter_map(|&t| {
+                results
+                    .table2
+                    .iter()
+                    .find(|c| c.model == model && c.task == t)
+            })
+            .collect();
+        let mark = cells.first().map(|c| oracle_mark(c)).unwrap_or("");
+        let mut row = format!("| {model}-LSTM{mark} |");
+        let mut pooled = Vec::new();
+        for &task in &Task::DIMENSIONS {
+            match cells.iter().find(|c| c.task == task) {
+                Some(c) => {
+                    let sm = &c.summary;
+                    pooled.push(sm.pooled.macro_f1);
+                    let _ = write!(
+                        row,
+                        " {} ({}) |",
+                        pct(sm.pooled.macro_f1),
+                        pm(sm.mean.macro_f1, sm.std.macro_f1)
+                    );
+                }
+                None => row.push_str(" – |"),
+            }
+        }
+        let mean = super::metrics::mean(&pooled);
+        let _ = writeln!(s, "{row} {} | {paper} |", pct(mean));
+    }
+    let _ = writeln!(
+        s,
+        "\nEach cell: macro F1 pooled over all folds, in brackets the mean ± std of the per-fold values. Mean F1: the mean of the three pooled values."
+    );
+    s
+}
+
+/// The latent-size sweep as a table (Figure 2's numbers).
+pub fn sweep_markdown(results: &ExperimentResults) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "| Model | Subset | Latent L | WA pooled | UA pooled | WA fold mean ± std | UA fold mean ± std |"
+    );
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|");
+    for cell in &results.sweep {
+        let sm = &cell.summary;
+        let _ = writeln!(
+            s,
+            "| {}-LSTM{} | {} | {} | {} | {} | {} | {} |",
+            cell.model,
+            oracle_mark(cell),
+            cell.subset.name(),
+            cell.latent,
+            pct(sm.pooled.wa),
+            pct(sm.pooled.ua),
+            pm(sm.mean.wa, sm.std.wa),
+            pm(sm.mean.ua, sm.std.ua)
+        );
+    }
+    s
+}
+
+fn confusion_markdown(cell: &CellResult) -> String {
+    let c = &cell.summary.confusion;
+    let mut s = String::new();
+    let _ = write!(s, "| true \\ predicted |");
+    for l in &cell.labels {
+        let _ = write!(s, " {l} |");
+    }
+    let _ = write!(s, " recall |\n|---|");
+    for _ in 0..=cell.labels.len() {
+        s.push_str("---:|");
+    }
+    s.push('\n');
+    for (t, l) in cell.labels.iter().enumerate() {
+        let _ = write!(s, "| {l} |");
+        for p in 0..c.classes {
+            let _ = write!(s, " {} |", c.get(t, p));
+        }
+        let recall = c.recall(t).map(pct).unwrap_or_else(|| "–".into());
+        let _ = writeln!(s, " {recall} |");
+    }
+    s
+}
+
+fn models_in_order(cells: &[CellResult]) -> Vec<String> {
+    let mut models: Vec<String> = Vec::new();
+    for c in cells {
+        if !models.contains(&c.model) {
+            models.push(c.model.clone());
+        }
+    }
+    models
+}
+
+/// The tables alone, as printed at the end of a run.
+pub fn tables_markdown(results: &ExperimentResults) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Table 1: categorical, 4 classes ({}), leave one group out, %\n",
+        results
+            .table1
+            .first()
+            .map(|c| c.labels.join(", "))
+            .unwrap_or_default()
+    );
+    s.push_str(&table1_markdown(results));
+    if !results.table2.is_empty() {
+        s.push_str("\nTable 2: dimensional, 3 classes (low < 3, mid = 3, high > 3), leave one speaker out, %\n\n");
+        s.push_str(&table2_markdown(results));
+    }
+    if !results.sweep.is_empty() {
+        s.push_str("\nFigure 2: categorical WA/UA against the latent size, %\n\n");
+        s.push_str(&sweep_markdown(results));
+    }
+    s
+}
+
+/// The whole markdown report. `notes` are lines about how the run was made
+/// (the preset, anything a reader must know to interpret the numbers).
+pub fn render_markdown(results: &ExperimentResults, notes: &[String]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Speech emotion recognition with AE, VAE and CVAE features\n"
+    );
+    let _ = writeln!(
+        s,
+        "Reproduction of Latif, Rana, Qadir and Epps, \"Variational Autoencoders for Learning Latent \
+Representations of Speech Emotion: A Preliminary Study\" (Interspeech 2018), made by {}.\n",
+        results.program
+    );
+    let _ = writeln!(
+        s,
+        "- corpus: {} ({} utterances used)",
+        results.corpus, results.n_utterances
+    );
+    let _ = writeln!(s, "- seed: {}", results.seed);
+    let _ = writeln!(s, "- preset: {}", results.preset);
+    let c = &results.config;
+    let _ = writeln!(
+        s,
+        "- feature learner: encoder 800-{:?}-L, latent L = {}, Adam lr {} ({} betas {:?}), batch {}, at most {} epochs, patience {}; classifier features: {}",
+        c.learner.hidden, c.learner.latent, c.learner.lr, serde_name(&c.learner.adam),
+        c.learner.adam.betas(), c.learner.batch,
+        c.learner.max_epochs, c.learner.patience, serde_name(&c.learner.encode)
+    );
+    let _ = writeln!(
+        s,
+        "- classifier: {} LSTM layers of {}, dense {} ReLU, softmax; Adam lr {}, batch {}, at most {} epochs, patience {} on validation UA",
+        c.classifier.layers, c.classifier.hidden, c.classifier.dense, c.classifier.lr,
+        c.classifier.batch, c.classifier.max_epochs, c.classifier.patience
+    );
+    for n in notes {
+        let _ = writeln!(s, "- {n}");
+    }
+    let _ = writeln!(
+        s,
+        "\nWA: accuracy over all test utterances. UA: mean of per-class recalls. \"Pooled\": computed \
+from the confusion matrix summed over all folds; \"fold mean ± std\": mean and sample standard \
+deviation of the per-fold values. All values in %.\n"
+    );
+
+    let _ = writeln!(s, "## Table 1: categorical emotion (WA, UA)\n");
+    s.push_str(&table1_markdown(results));
+    let _ = writeln!(s);
+
+    let _ = writeln!(s, "## Table 2: valence, arousal, dominance (macro F1)\n");
+    if results.table2.is_empty() {
+        let _ = writeln!(
+            s,
+            "Not run: the corpus has no valence/arousal/dominance annotation.\n"
+        );
+    } else {
+        s.push_str(&table2_markdown(results));
+        let _ = writeln!(s);
+    }
+
+    let _ = writeln!(s, "## Figure 2: WA and UA against the latent size\n");
+    if results.sweep.is_empty() {
+        let _ = writeln!(s, "Not run.\n");
+    } else {
+        let _ = writeln!(s, "![latent sweep](figures/latent_sweep.svg)\n");
+        s.push_str(&sweep_markdown(results));
+        let _ = writeln!(
+            s,
+            "\nPaper: {}.\n",
+            paper_pointer(&results.corpus, "Figure 2")
+        );
+    }
+
+    let _ = writeln!(s, "## Confusion matrices (pooled over folds)\n");
+    for cell in results.table1.iter().chain(&results.table2) {
+        let _ = writeln!(
+            s,
+            "### {}-LSTM{}, {}, {}\n",
+            cell.model,
+            oracle_mark(cell),
+            cell.task.name(),
+            cell.subset.name()
+        );
+        s.push_str(&confusion_markdown(cell));
+        let _ = writeln!(
+            s,
+            "\n![confusion](figures/confusion_{id}.svg) ![classifier training](figures/curves_{id}_classifier.svg) ![feature learner training](figures/curves_{id}_learner.svg)\n",
+            id = cell.id()
+        );
+    }
+
+    let _ = writeln!(s, "## Per-fold results\n");
+    let _ = writeln!(
+        s,
+        "| Cell | Fold | Held out | Train | Val | Test | WA | UA | macro F1 | best epoch |"
+    );
+    let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    for cell in results
+        .table1
+        .iter()
+        .chain(&results.table2)
+        .chain(&results.sweep)
+    {
+        for (f, score) in cell.folds.iter().zip(&cell.summary.per_fold) {
+            let Scores { wa, ua, macro_f1 } = *score;
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                cell.id(),
+                f.fold,
+                f.test_group,
+                f.n_train,
+                f.n_validation,
+                f.n_test,
+                pct(wa),
+                pct(ua),
+                pct(macro_f1),
+                f.classifier_best_epoch
+            );
+        }
+    }
+    s
+}
+
+/// The latent sweep as a line chart: WA (dashed) and UA (solid) per model.
+pub fn sweep_chart(results: &ExperimentResults) -> LineChart {
+    let mut series = Vec::new();
+    let mut groups: Vec<(String, Subset)> = Vec::new();
+    for c in &results.sweep {
+        if !groups.contains(&(c.model.clone(), c.subset)) {
+            groups.push((c.model.clone(), c.subset));
+        }
+    }
+    for (model, subset) in groups {
+        let cells: Vec<&CellResult> = results
+            .sweep
+            .iter()
+            .filter(|c| c.model == model && c.subset == subset)
+            .collect();
+        for (metric, dashed) in [("UA", false), ("WA", true)] {
+            series.push(Series {
+                name: format!("{model} {metric} ({})", subset.name()),
+                points: cells
+                    .iter()
+                    .map(|c| {
+                        let p = &c.summary.pooled;
+                        let v = if dashed { p.wa } else { p.ua };
+                        (c.latent as f64, 100.0 * v)
+                    })
+                    .collect(),
+                dashed,
+            });
+        }
+    }
+    LineChart {
+        title: format!("WA and UA against latent size ({})", results.corpus),
+        x_label: "latent size L".into(),
+        y_label: "% (pooled over folds)".into(),
+        series,
+        x_log2: true,
+        y_range: None,
+    }
+}
+
+fn classifier_curves(cell: &CellResult) -> LineChart {
+    LineChart {
+        title: format!("{}: classifier validation UA", cell.id()),
+        x_label: "epoch".into(),
+        y_label: "validation UA %".into(),
+        series: cell
+            .folds
+            .iter()
+            .map(|f| Series {
+                name: format!("fold {} ({})", f.fold, f.test_group),
+                points: f
+                    .classifier_epochs
+                    .iter()
+                    .map(|e| (e.epoch as f64, 100.0 * e.val_ua))
+                    .collect(),
+                dashed: false,
+            })
+            .collect(),
+        x_log2: false,
+        y_range: Some((0.0, 100.0)),
+    }
+}
+
+fn learner_curves(cell: &CellResult) -> LineChart {
+    LineChart {
+        title: format!("{}: feature learner validation loss", cell.id()),
+        x_label: "epoch".into(),
+        y_label: "reconstruction + KL per segment".into(),
+        series: cell
+            .folds
+            .iter()
+            .map(|f| Series {
+                name: format!("fold {} ({})", f.fold, f.test_group),
+                points: f
+                    .learner_epochs
+                    .iter()
+                    .map(|e| (e.epoch as f64, e.val_recon + e.val_kl))
+                    .collect(),
+                dashed: false,
+            })
+            .collect(),
+        x_log2: false,
+        y_range: None,
+    }
+}
+
+/// Writes `report.md`, `results.json` and `figures/*.svg` under `dir`
+/// (atomically, each) and returns the paths written.
+pub fn write_report(
+    dir: &Path,
+    results: &ExperimentResults,
+    notes: &[String],
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    let mut put = |rel: String, bytes: &[u8]| -> Result<()> {
+        let path = dir.join(rel);
+        write_atomic(&path, bytes)?;
+        written.push(path);
+        Ok(())
+    };
+    put(
+        "report.md".into(),
+        render_markdown(results, notes).as_bytes(),
+    )?;
+    let json = serde_json::to_string_pretty(results)
+        .map_err(|e| Error::config(format!("results do not serialise: {e}")))?;
+    put("results.json".into(), json.as_bytes())?;
+    if !results.sweep.is_empty() {
+        put(
+            "figures/latent_sweep.svg".into(),
+            sweep_chart(results).to_svg().as_bytes(),
+        )?;
+    }
+    let mut done: Vec<String> = Vec::new();
+    for cell in results
+        .table1
+        .iter()
+        .chain(&results.table2)
+        .chain(&results.sweep)
+    {
+        let id = cell.id();
+        if done.contains(&id) {
+            continue;
+        }
+        let title = format!("{id}{}", oracle_mark(cell));
+        put(
+            format!("figures/confusion_{id}.svg"),
+            confusion_svg(&title, &cell.labels, &cell.summary.confusion).as_bytes(),
+        )?;
+        put(
+            format!("figures/curves_{id}_classifier.svg"),
+            classifier_curves(cell).to_svg().as_bytes(),
+        )?;
+        put(
+            format!("figures/curves_{id}_learner.svg"),
+            learner_curves(cell).to_svg().as_bytes(),
+        )?;
+        done.push(id);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::metrics::{Confusion, FoldSummary};
+    use crate::eval::results::FoldRecord;
+
+    fn cell(model: &str, task: Task, oracle: bool) -> CellResult {
+        let confusion = Confusion::from_labels(3, &[0, 1, 2, 2], &[0, 1, 2, 0]);
+        CellResult {
+            model: model.into(),
+            task,
+            subset: Subset::Complete,
+            latent: 128,
+            labels: vec!["low".into(), "mid".into(), "high".into()],
+            oracle_labels: oracle,
+            folds: vec![FoldRecord {
+                fold: 0,
+                test_group: "Ses01".into(),
+                n_train: 10,
+                n_validation: 2,
+                n_test: 4,
+                confusion: confusion.clone(),
+                learner_epochs: vec![],
+                classifier_epochs: vec![],
+                classifier_best_epoch: 1,
+            }],
+            summary: FoldSummary::from_folds(&[confusion]),
+        }
+    }
+
+    #[test]
+    fn tables_hold_every_cell_and_mark_oracle_runs() {
+        let results = ExperimentResults {
+            program: program_name(),
+            corpus: "ravdess".into(),
+            seed: 1,
+            preset: "spec".into(),
+            config: Default::default(),
+            n_utterances: 4,
+            table1: vec![cell("AE", Task::Categorical, false)],
+            table2: vec![
+                cell("CVAE", Task::Valence, true),
+                cell("CVAE", Task::Arousal, true),
+                cell("CVAE", Task::Dominance, true),
+            ],
+            sweep: vec![],
+        };
+        let md = render_markdown(&results, &["quick preset".into()]);
+        // WA 3/4 = 75.0, UA (1 + 1 + 0.5) / 3 = 83.3.
+        assert!(md.contains("| AE-LSTM | complete | 75.0 | 83.3 |"), "{md}");
+        assert!(md.contains("CVAE-LSTM (oracle labels: label leak)"));
+        assert!(md.contains("none (the paper reports IEMOCAP only)"));
+        assert!(md.contains("- quick preset"));
+        // Macro F1 per dimension: F1 = 2 tp / (support + predicted) gives
+        // 2/3, 2/2, 2/3 for low, mid, high; their mean is 7/9 = 77.8.
+        assert!(md.contains("| 77.8 (77.8 ± 0.0) |"), "{md}");
+    }
+
+    fn program_name() -> String {
+        crate::eval::manifest::program_version()
+    }
+}

@@ -1,0 +1,160 @@
+//! The run manifest: what a run was given (configuration, seed, program
+//! version, the input files with their SHA-256) and how long each stage took.
+//! Unlike the results, it holds wall times, so it differs between runs.
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputFile {
+    /// Relative to the corpus root.
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageTime {
+    pub stage: String,
+    pub seconds: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub program: String,
+    pub command: Vec<String>,
+    pub seed: u64,
+    pub preset: String,
+    pub config: Config,
+    pub threads: usize,
+    pub corpus: String,
+    pub corpus_root: PathBuf,
+    pub inputs: Vec<InputFile>,
+    pub stages: Vec<StageTime>,
+    pub total_seconds: f64,
+}
+
+/// The program's name and version, as every output records it.
+pub fn program_version() -> String {
+    format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+}
+
+/// SHA-256 of a file, as lowercase hex.
+pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((total, hex(&hasher.finalize())))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checksums of `files` (sorted by path, so the manifest's order is stable).
+/// Hashing runs in parallel; each file is hashed by one thread.
+pub fn input_files(root: &Path, files: &[PathBuf]) -> Result<Vec<InputFile>> {
+    use rayon::prelude::*;
+    let mut sorted: Vec<&PathBuf> = files.iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    sorted
+        .par_iter()
+        .map(|p| {
+            let (bytes, sha256) = sha256_file(p)?;
+            Ok(InputFile {
+                path: p.strip_prefix(root).unwrap_or(p).to_path_buf(),
+                bytes,
+                sha256,
+            })
+        })
+        .collect()
+}
+
+/// Times named stages of a run.
+#[derive(Debug)]
+pub struct StageClock {
+    start: Instant,
+    stages: Vec<StageTime>,
+}
+
+impl Default for StageClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StageClock {
+    pub fn new() -> Self {
+        StageClock {
+            start: Instant::now(),
+            stages: Vec::new(),
+        }
+    }
+
+    /// Runs `f` and records its wall time under `stage`.
+    pub fn time<T>(&mut self, stage: &str, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.record(stage, t.elapsed().as_secs_f64());
+        out
+    }
+
+    pub fn record(&mut self, stage: &str, seconds: f64) {
+        self.stages.push(StageTime {
+            stage: stage.to_string(),
+            seconds,
+        });
+    }
+
+    pub fn stages(&self) -> &[StageTime] {
+        &self.stages
+    }
+
+    pub fn total_seconds(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+}
+
+impl Manifest {
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::config(format!("manifest does not serialise: {e}")))?;
+        write_atomic(path, json.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_a_known_string() {
+        let dir = std::env::temp_dir().join(format!("vaeser-manifest-{}", std::process::id()));
+        let path = dir.join("abc.txt");
+        write_atomic(&path, b"abc").unwrap();
+        let (n, h) = sha256_file(&path).unwrap();
+        assert_eq!(n, 3);
+        // FIPS 180-2, appendix B.1.
+        assert_eq!(
+            h,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

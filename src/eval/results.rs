@@ -1,0 +1,193 @@
+//! The records a cross-validation produces: one per fold, one per table cell
+//! (a feature learner on a task and subset at one latent size) and one for a
+//! whole `reproduce` run. They are what `results.json` holds and what the
+//! report is rendered from. Nothing here depends on wall time, so the records
+//! of a run are bit-identical whatever the machine load or thread count;
+//! timings live in the run manifest.
+
+use super::metrics::{Confusion, FoldSummary};
+use crate::config::Config;
+use serde::{Deserialize, Serialize};
+
+/// What a classifier predicts (SPEC §5).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// Four emotions (neutral, happy, sad, angry); leave one group out.
+    Categorical,
+    /// Valence in three bins; leave one speaker out.
+    Valence,
+    /// Arousal (activation) in three bins; leave one speaker out.
+    Arousal,
+    /// Dominance (power) in three bins; leave one speaker out.
+    Dominance,
+}
+
+impl Task {
+    pub const DIMENSIONS: [Task; 3] = [Task::Valence, Task::Arousal, Task::Dominance];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Categorical => "categorical",
+            Task::Valence => "valence",
+            Task::Arousal => "arousal",
+            Task::Dominance => "dominance",
+        }
+    }
+
+    pub fn is_dimensional(self) -> bool {
+        self != Task::Categorical
+    }
+}
+
+/// IEMOCAP's subsets (SPEC §5); corpora without them use `Complete`.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Subset {
+    Improvised,
+    Scripted,
+    Complete,
+}
+
+impl Subset {
+    pub const ALL: [Subset; 3] = [Subset::Improvised, Subset::Scripted, Subset::Complete];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Subset::Improvised => "improvised",
+            Subset::Scripted => "scripted",
+            Subset::Complete => "complete",
+        }
+    }
+
+    /// Whether an utterance with the given improvised flag belongs to the
+    /// subset (`None`: the corpus does not say, so only `Complete` takes it).
+    pub fn contains(self, improvised: Option<bool>) -> bool {
+        match self {
+            Subset::Complete => true,
+            Subset::Improvised => improvised == Some(true),
+            Subset::Scripted => improvised == Some(false),
+        }
+    }
+}
+
+/// One epoch of feature-learner training, as its log reports it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LearnerEpoch {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub val_recon: f64,
+    pub val_kl: f64,
+}
+
+/// One epoch of classifier training.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierEpoch {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub val_loss: f64,
+    pub val_wa: f64,
+    pub val_ua: f64,
+}
+
+/// Everything one fold of a cross-validation produced, except timings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FoldRecord {
+    pub fold: usize,
+    /// The group (session, speaker group or speaker) held out for testing.
+    pub test_group: String,
+    pub n_train: usize,
+    pub n_validation: usize,
+    pub n_test: usize,
+    pub confusion: Confusion,
+    pub learner_epochs: Vec<LearnerEpoch>,
+    pub classifier_epochs: Vec<ClassifierEpoch>,
+    /// The epoch whose classifier weights were kept (best validation UA).
+    pub classifier_best_epoch: usize,
+}
+
+/// Wall time of the stages of one fold, in seconds (manifest only).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FoldTiming {
+    pub learner: f64,
+    pub encode: f64,
+    pub classifier: f64,
+    pub evaluate: f64,
+}
+
+/// One cell of a table: a feature learner + classifier cross-validated on one
+/// task, subset and latent size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellResult {
+    /// "AE", "VAE" or "CVAE".
+    pub model: String,
+    pub task: Task,
+    pub subset: Subset,
+    pub latent: usize,
+    pub labels: Vec<String>,
+    /// True when the CVAE was conditioned on the true labels (a label leak);
+    /// every report of such a cell says "oracle labels".
+    pub oracle_labels: bool,
+    pub folds: Vec<FoldRecord>,
+    pub summary: FoldSummary,
+}
+
+impl CellResult {
+    /// A file-name-safe identifier, e.g. `vae-categorical-complete-L128`.
+    pub fn id(&self) -> String {
+        cell_id(&self.model, self.task, self.subset, self.latent)
+    }
+}
+
+pub fn cell_id(model: &str, task: Task, subset: Subset, latent: usize) -> String {
+    format!(
+        "{}-{}-{}-L{latent}",
+        model.to_lowercase(),
+        task.name(),
+        subset.name()
+    )
+}
+
+/// Everything a `reproduce` run measured (the content of `results.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentResults {
+    /// Program name and version, e.g. `vaeser 0.1.0`.
+    pub program: String,
+    pub corpus: String,
+    pub seed: u64,
+    /// Name of the configuration preset the run started from.
+    pub preset: String,
+    pub config: Config,
+    pub n_utterances: usize,
+    /// Table 1: categorical task, per model and subset.
+    pub table1: Vec<CellResult>,
+    /// Table 2: dimensional tasks, per model and dimension (empty when the
+    /// corpus has no valence/arousal/dominance annotation).
+    pub table2: Vec<CellResult>,
+    /// Figure 2: the categorical task at each latent size of the sweep.
+    pub sweep: Vec<CellResult>,
+}
