@@ -77,9 +77,11 @@ pub struct AutoencoderShape {
 
 impl AutoencoderShape {
     pub fn validate(&self) -> Result<()> {
-        if self.input == 0 || self.latent == 0 || self.hidden.iter().any(|&h| h == 0) {
+        if self.input == 0 || self.latent == 0 || self.hidden.is_empty() || self.hidden.contains(&0)
+        {
             return Err(Error::shape(format!(
-                "autoencoder sizes must be positive: input {}, hidden {:?}, latent {}",
+                "autoencoder sizes must be positive, with at least one hidden layer: \
+                 input {}, hidden {:?}, latent {}",
                 self.input, self.hidden, self.latent
             )));
         }
