@@ -138,29 +138,33 @@ pub trait Backend: Sync {
 
     /// One LSTM time step for a batch, pointwise part (gate order i, f, g, o).
     /// `gates: [batch, 4H]` holds the pre-activations `x W_ih^T + h W_hh^T`
-    /// on entry (bias not yet added) and the activated gates on exit.
-    /// `bias: [4H]` is `b_ih + b_hh`. `active[b]` is false for a sequence
-    /// already past its end: its state is carried, `c = c_prev`, `h = h_prev`.
-    #[allow(clippy::too_many_arguments)]
+    /// on entry (bias not yet added) and the activated gates on exit (rows of
+    /// inactive sequences are left as they were). `bias: [4H]` is
+    /// `b_ih + b_hh`. `c` and `h` are `[2, batch, H]`: the first `batch` rows
+    /// hold the previous step's state (read only), the second the new state
+    /// (written). Keeping both steps in one view lets a sequence's states lie
+    /// contiguously in one buffer (`[T + 1, batch, H]`), as the weight-gradient
+    /// GEMMs need. `active[b]` is false for a sequence already past its end:
+    /// its state is carried, `c = c_prev`, `h = h_prev`.
     fn lstm_cell_forward(
         &self,
         hidden: usize,
         active: &[bool],
         bias: Self::View<'_>,
         gates: Self::ViewMut<'_>,
-        c_prev: Self::View<'_>,
-        h_prev: Self::View<'_>,
         c: Self::ViewMut<'_>,
         h: Self::ViewMut<'_>,
     );
     /// Backward of `lstm_cell_forward`. Inputs: the activated `gates`,
-    /// `c_prev`, `c`, and the incoming gradients `dh` (from above and from the
-    /// next step, already summed) and `dc` (from the next step). Outputs:
-    /// `dgates: [batch, 4H]` (gradient of the pre-activations; zero for
-    /// inactive rows), and in place `dc` becomes the gradient w.r.t. `c_prev`
-    /// while `dh_carry` receives the part of the gradient w.r.t. `h_prev` that
-    /// passes through inactive rows unchanged (zero for active rows; the
-    /// recurrent GEMM adds the rest).
+    /// `c_prev`, `c` (each `[batch, H]`), and the incoming gradients `dh`
+    /// (from above and from the next step, already summed) and `dc` (from the
+    /// next step). Outputs: `dgates: [batch, 4H]` (gradient of the
+    /// pre-activations; zero for inactive rows), and in place `dc` becomes the
+    /// gradient w.r.t. `c_prev`. `dh_carry` holds on entry whatever gradient
+    /// w.r.t. `h_prev` has been collected so far (e.g. from the layer above);
+    /// rows of inactive sequences get `dh` added (their carried state passes
+    /// its gradient back unchanged), rows of active ones are left alone (the
+    /// recurrent GEMM `dh_carry += dgates W_hh` adds their part).
     #[allow(clippy::too_many_arguments)]
     fn lstm_cell_backward(
         &self,

@@ -65,3 +65,71 @@ impl ParamLayout {
             .ok_or_else(|| Error::shape(format!("no parameter named {name}")))
     }
 }
+
+/// A model's parameters and their gradients, two buffers sharing one
+/// [`ParamLayout`]. Layers read `params` and accumulate into `grads`
+/// (`+=`), so call [`ParamArena::zero_grads`] before each backward pass;
+/// an optimiser ([`crate::nn::adam::Adam`]) then updates `params` from
+/// `grads` in one call over the whole arena.
+pub struct ParamArena<B: crate::backend::Backend> {
+    pub layout: ParamLayout,
+    pub params: B::Buf,
+    pub grads: B::Buf,
+}
+
+impl<B: crate::backend::Backend> ParamArena<B> {
+    /// Zero parameters and gradients for `layout`.
+    pub fn zeros(backend: &B, layout: ParamLayout) -> Result<Self> {
+        let params = backend.alloc(layout.len())?;
+        let grads = backend.alloc(layout.len())?;
+        Ok(Self {
+            layout,
+            params,
+            grads,
+        })
+    }
+
+    /// Parameters uploaded from host values laid out as `layout` (e.g. from
+    /// the layers' `init`, or a checkpoint); gradients zero.
+    pub fn from_host(backend: &B, layout: ParamLayout, host: &[f32]) -> Result<Self> {
+        let mut arena = Self::zeros(backend, layout)?;
+        arena.upload(backend, host)?;
+        Ok(arena)
+    }
+
+    pub fn len(&self) -> usize {
+        self.layout.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.layout.is_empty()
+    }
+
+    /// Sets every gradient to zero.
+    pub fn zero_grads(&mut self, backend: &B) {
+        let n = self.layout.len();
+        backend.fill(backend.view_mut(&mut self.grads, 0..n), 0.0);
+    }
+
+    /// Replaces the parameters with host values (same layout).
+    pub fn upload(&mut self, backend: &B, host: &[f32]) -> Result<()> {
+        crate::error::check_len("parameter arena", host.len(), &[self.layout.len()])?;
+        let n = self.layout.len();
+        backend.upload(host, backend.view_mut(&mut self.params, 0..n));
+        Ok(())
+    }
+
+    /// The parameters as host values.
+    pub fn download(&self, backend: &B) -> Vec<f32> {
+        let mut out = vec![0.0; self.layout.len()];
+        backend.download(backend.view(&self.params, 0..out.len()), &mut out);
+        out
+    }
+
+    /// The gradients as host values.
+    pub fn download_grads(&self, backend: &B) -> Vec<f32> {
+        let mut out = vec![0.0; self.layout.len()];
+        backend.download(backend.view(&self.grads, 0..out.len()), &mut out);
+        out
+    }
+}

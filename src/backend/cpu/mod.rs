@@ -95,12 +95,10 @@ impl Backend for Cpu {
         active: &[bool],
         bias: &[f32],
         gates: &mut [f32],
-        c_prev: &[f32],
-        h_prev: &[f32],
         c: &mut [f32],
         h: &mut [f32],
     ) {
-        lstm_cell::forward(hidden, active, bias, gates, c_prev, h_prev, c, h)
+        lstm_cell::forward(hidden, active, bias, gates, c, h)
     }
     fn lstm_cell_backward(
         &self,

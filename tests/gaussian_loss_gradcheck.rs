@@ -1,0 +1,174 @@
+//! Central finite-difference checks of the Gaussian layer (reparameterisation
+//! with fixed noise plus the KL term) and of both losses, through the public
+//! layer API on the CPU backend.
+//!
+//! The losses are scalar f32 results of f64 sums; with a step of 1e-2 the
+//! rounding noise of a difference quotient is at most ~2e-4 (one f32 ulp of a
+//! loss near 35, divided by 2e-2) and the truncation error of the central
+//! difference ~1e-5 for these smooth functions, while the gradient entries are
+//! O(0.1..1). The tolerance `1e-3 + 1e-3 |g|` is thus a few times above the
+//! noise and far below what a wrong sign, a missing term or swapped indices
+//! produce: each test also feeds such a corrupted gradient to the same check
+//! and asserts that it is rejected.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use vaeser::backend::cpu::Cpu;
+use vaeser::nn::gaussian::Gaussian;
+use vaeser::nn::loss;
+
+const STEP: f32 = 1e-2;
+
+/// Largest violation of `|numeric - analytic| <= atol + rtol |analytic|`,
+/// as `Err(description)`, or `Ok(max abs error)`.
+fn compare(name: &str, analytic: &[f32], numeric: &[f64]) -> Result<f64, String> {
+    let (atol, rtol) = (1e-3, 1e-3);
+    let mut worst = 0.0f64;
+    for (j, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
+        let err = (a as f64 - n).abs();
+        // Written so that a NaN on either side fails too.
+        let within = err <= atol + rtol * (a as f64).abs();
+        if !within {
+            return Err(format!("{name}[{j}]: analytic {a}, numeric {n}"));
+        }
+        worst = worst.max(err);
+    }
+    Ok(worst)
+}
+
+/// Central difference of `f` w.r.t. every entry of `x`, with the step
+/// measured after rounding to f32.
+fn numeric_gradient(x: &mut [f32], mut f: impl FnMut(&[f32]) -> f64) -> Vec<f64> {
+    (0..x.len())
+        .map(|j| {
+            let orig = x[j];
+            x[j] = orig + STEP;
+            let (xp, fp) = (x[j], f(x));
+            x[j] = orig - STEP;
+            let (xm, fm) = (x[j], f(x));
+            x[j] = orig;
+            (fp - fm) / (xp as f64 - xm as f64)
+        })
+        .collect()
+}
+
+fn random(rng: &mut ChaCha8Rng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.gen_range(lo..hi)).collect()
+}
+
+/// Asserts that `compare` accepts `good` and rejects the usual mistakes.
+fn assert_check_discriminates(name: &str, good: &[f32], numeric: &[f64]) {
+    let worst = compare(name, good, numeric).unwrap();
+    assert!(worst < 5e-4, "{name}: unexpectedly large error {worst}");
+    let big = (0..good.len())
+        .max_by(|&a, &b| good[a].abs().total_cmp(&good[b].abs()))
+        .unwrap();
+    let mut flipped = good.to_vec();
+    flipped[big] = -flipped[big];
+    assert!(
+        compare(name, &flipped, numeric).is_err(),
+        "{name}: sign flip accepted"
+    );
+    let mut halved = good.to_vec();
+    halved[big] *= 0.5;
+    assert!(
+        compare(name, &halved, numeric).is_err(),
+        "{name}: halved entry accepted"
+    );
+    let mut swapped = good.to_vec();
+    let other = (big + 1) % good.len();
+    swapped.swap(big, other);
+    if (good[big] - good[other]).abs() > 1e-2 {
+        assert!(
+            compare(name, &swapped, numeric).is_err(),
+            "{name}: swap accepted"
+        );
+    }
+}
+
+#[test]
+fn gaussian_layer_gradient_with_kl_term() {
+    let cpu = Cpu;
+    let mut rng = ChaCha8Rng::seed_from_u64(101);
+    let (rows, latent) = (3, 11); // 33 values: the f32x8 part and a scalar tail
+    let n = rows * latent;
+    let g = Gaussian::new(latent);
+    let mu = random(&mut rng, n, -1.5, 1.5);
+    let logvar = random(&mut rng, n, -2.0, 1.0);
+    let mut eps = vec![0.0; n];
+    Gaussian::draw_eps(&mut rng, &mut eps);
+    // Downstream loss L(z) = sum(w * z), so dL/dz = w.
+    let w = random(&mut rng, n, -1.0, 1.0);
+    let kl_weight = 1.0 / rows as f32;
+    let loss = |mu: &[f32], lv: &[f32]| -> f64 {
+        let mut z = vec![0.0; n];
+        let kl = g
+            .forward(&cpu, rows, &mu.to_vec(), &lv.to_vec(), &eps, &mut z)
+            .unwrap();
+        let lz: f64 = z.iter().zip(&w).map(|(&z, &w)| z as f64 * w as f64).sum();
+        lz + kl_weight as f64 * kl as f64
+    };
+    let (mut dmu, mut dlv) = (vec![0.0; n], vec![0.0; n]);
+    g.backward(
+        &cpu, rows, kl_weight, &mu, &logvar, &eps, &w, &mut dmu, &mut dlv,
+    )
+    .unwrap();
+
+    let num_mu = numeric_gradient(&mut mu.clone(), |m| loss(m, &logvar));
+    let num_lv = numeric_gradient(&mut logvar.clone(), |l| loss(&mu, l));
+    assert_check_discriminates("dmu", &dmu, &num_mu);
+    assert_check_discriminates("dlogvar", &dlv, &num_lv);
+
+    // Leaving out the KL term in backward must be caught.
+    let (mut dmu0, mut dlv0) = (vec![0.0; n], vec![0.0; n]);
+    g.backward(
+        &cpu, rows, 0.0, &mu, &logvar, &eps, &w, &mut dmu0, &mut dlv0,
+    )
+    .unwrap();
+    assert!(compare("dmu without KL", &dmu0, &num_mu).is_err());
+    assert!(compare("dlogvar without KL", &dlv0, &num_lv).is_err());
+}
+
+#[test]
+fn sse_gradient() {
+    let cpu = Cpu;
+    let mut rng = ChaCha8Rng::seed_from_u64(102);
+    let (rows, cols) = (4, 13);
+    let pred = random(&mut rng, rows * cols, -2.0, 2.0);
+    let target = random(&mut rng, rows * cols, -2.0, 2.0);
+    let mut d = vec![0.0; rows * cols];
+    let l0 = loss::sse(&cpu, rows, cols, &pred, &target, &mut d).unwrap();
+    let want: f64 = pred
+        .iter()
+        .zip(&target)
+        .map(|(&p, &t)| (p as f64 - t as f64).powi(2))
+        .sum::<f64>()
+        / rows as f64;
+    assert!((l0 as f64 - want).abs() < 1e-5 * want, "{l0} vs {want}");
+    let num = numeric_gradient(&mut pred.clone(), |p| {
+        let mut scratch = vec![0.0; rows * cols];
+        loss::sse(&cpu, rows, cols, &p.to_vec(), &target, &mut scratch).unwrap() as f64
+    });
+    assert_check_discriminates("dpred", &d, &num);
+}
+
+#[test]
+fn softmax_xent_gradient() {
+    let cpu = Cpu;
+    let mut rng = ChaCha8Rng::seed_from_u64(103);
+    let (rows, classes) = (3, 4);
+    let logits = random(&mut rng, rows * classes, -3.0, 3.0);
+    let labels = [2u32, 0, 3];
+    let (mut probs, mut d) = (vec![0.0; rows * classes], vec![0.0; rows * classes]);
+    loss::softmax_xent(&cpu, rows, classes, &logits, &labels, &mut probs, &mut d).unwrap();
+    for r in 0..rows {
+        let s: f32 = probs[r * classes..(r + 1) * classes].iter().sum();
+        assert!((s - 1.0).abs() < 1e-6);
+    }
+    let num = numeric_gradient(&mut logits.clone(), |x| {
+        let (mut p, mut g) = (vec![0.0; rows * classes], vec![0.0; rows * classes]);
+        loss::softmax_xent(&cpu, rows, classes, &x.to_vec(), &labels, &mut p, &mut g).unwrap()
+            as f64
+    });
+    assert_check_discriminates("dlogits", &d, &num);
+}
