@@ -31,7 +31,12 @@ struct Inputs {
 /// The loss of SPEC §3 in f64, straight from its definition, reading the
 /// parameters by their PyTorch names. Returns (reconstruction, KL, ReLU
 /// pattern) with both losses averaged over the rows.
-fn reference(shape: &AutoencoderShape, layout: &ParamLayout, p: &[f64], inp: &Inputs) -> (f64, f64, Vec<bool>) {
+fn reference(
+    shape: &AutoencoderShape,
+    layout: &ParamLayout,
+    p: &[f64],
+    inp: &Inputs,
+) -> (f64, f64, Vec<bool>) {
     let tensor = |name: &str| {
         let e = layout.get(name).unwrap();
         (&p[e.range.clone()], e.shape.clone())
@@ -53,8 +58,14 @@ fn reference(shape: &AutoencoderShape, layout: &ParamLayout, p: &[f64], inp: &In
     };
     let (mut recon, mut kl) = (0.0, 0.0);
     for r in 0..ROWS {
-        let x: Vec<f64> = inp.x[r * d..(r + 1) * d].iter().map(|&v| v as f64).collect();
-        let c: Vec<f64> = inp.cond[r * k..(r + 1) * k].iter().map(|&v| v as f64).collect();
+        let x: Vec<f64> = inp.x[r * d..(r + 1) * d]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        let c: Vec<f64> = inp.cond[r * k..(r + 1) * k]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
         let mut h = [x.clone(), c.clone()].concat();
         for i in 0..shape.hidden.len() {
             h = relu(linear(&format!("encoder.{}", 2 * i), &h));
@@ -77,7 +88,11 @@ fn reference(shape: &AutoencoderShape, layout: &ParamLayout, p: &[f64], inp: &In
             h = relu(linear(&format!("decoder.{}", 2 * i), &h));
         }
         let out = linear(&format!("decoder.{}", 2 * n), &h);
-        recon += out.iter().zip(&x).map(|(o, t)| (o - t) * (o - t)).sum::<f64>();
+        recon += out
+            .iter()
+            .zip(&x)
+            .map(|(o, t)| (o - t) * (o - t))
+            .sum::<f64>();
     }
     (recon / ROWS as f64, kl / ROWS as f64, pattern)
 }
@@ -95,11 +110,21 @@ fn check(kind: LearnerKind) {
     let mut model = Autoencoder::new(&Cpu, shape.clone()).unwrap();
     model.init_pytorch(&mut rng).unwrap();
     let inp = Inputs {
-        x: (0..ROWS * 12).map(|_| StandardNormal.sample(&mut rng)).collect(),
-        cond: (0..ROWS * conditions)
-            .map(|i| if i % conditions == (i / conditions) % conditions { 1.0 } else { 0.0 })
+        x: (0..ROWS * 12)
+            .map(|_| StandardNormal.sample(&mut rng))
             .collect(),
-        eps: (0..ROWS * 3).map(|_| StandardNormal.sample(&mut rng)).collect(),
+        cond: (0..ROWS * conditions)
+            .map(|i| {
+                if i % conditions == (i / conditions) % conditions {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect(),
+        eps: (0..ROWS * 3)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect(),
     };
     // Larger log-variances than at initialisation, so exp(0.5 logvar) and
     // the KL's exp term are exercised away from 1.
