@@ -12,6 +12,7 @@ pub const N_MELS: usize = 80;
 
 use crate::error::Result;
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// LogMel features of one utterance: `n_frames` frames of `N_MELS` natural-log
 /// mel energies, frame-major.
@@ -28,9 +29,15 @@ impl LogMel {
 }
 
 /// Decodes a WAV file of any supported encoding, mixes it to mono, resamples
-/// it to 16 kHz and computes its LogMel features (SPEC §1).
+/// it to 16 kHz and computes its LogMel features (SPEC §1). A recording
+/// shorter than 512 samples at 16 kHz (32 ms) gives 0 frames.
 pub fn load_logmel(path: &Path) -> Result<LogMel> {
+    static EXTRACTOR: OnceLock<logmel::LogMelExtractor> = OnceLock::new();
+    let extractor = EXTRACTOR.get_or_init(logmel::LogMelExtractor::new);
     let (samples, rate) = wav::read_mono(path)?;
-    let samples = resample::to_rate(&samples, rate, SAMPLE_RATE);
-    Ok(logmel::LogMelExtractor::new().compute(&samples))
+    if rate == SAMPLE_RATE {
+        Ok(extractor.compute(&samples))
+    } else {
+        Ok(extractor.compute(&resample::to_rate(&samples, rate, SAMPLE_RATE)))
+    }
 }

@@ -1,6 +1,196 @@
-//! Owned by the front-end work; not written yet.
+//! Band-limited resampling between any two integer rates: an exact rational
+//! polyphase filter bank built from a Kaiser-windowed sinc.
+//!
+//! Written here rather than taken from a crate because the job is small (one
+//! table and one dot product per output sample), the result must be
+//! bit-identical on every run and thread count, and the filter must meet a
+//! specific, tested response: flat within 0.1 dB up to 7/8 of the lower
+//! Nyquist frequency (7 kHz for 16 kHz output) and at least 60 dB down from
+//! the Nyquist frequency on (8 kHz), designed for 80 dB for margin.
+//!
+//! Output sample `n` lies at input time `n * from / to`: the filter is
+//! symmetric (zero phase), so nothing is delayed and the first output sample
+//! is the first input instant, as in sox. Samples outside the signal are zero.
 
-/// Band-limited resampling from `from` Hz to `to` Hz.
-pub fn to_rate(_samples: &[f32], _from: u32, _to: u32) -> Vec<f32> {
-    todo!()
+/// Stop-band attenuation the Kaiser window is designed for, in dB.
+const ATTENUATION_DB: f64 = 80.0;
+/// Passband edge as a fraction of the lower Nyquist frequency.
+const PASSBAND: f64 = 0.875;
+/// Phase tables larger than this many coefficients are not stored; such rate
+/// pairs (nearly coprime rates, e.g. 44101 Hz) compute coefficients per
+/// output sample instead.
+const MAX_TABLE: usize = 1 << 22;
+
+/// A resampler from one rate to another; build once, apply to many signals.
+pub struct Resampler {
+    /// Output samples advance `down / up` input samples each.
+    up: u64,
+    down: u64,
+    /// Taps reach `half` input samples either side of the output instant.
+    half: usize,
+    cutoff: f64,
+    half_width: f64,
+    beta: f64,
+    /// `up` phases of `2 * half + 1` taps each (empty when too large).
+    table: Vec<f32>,
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Modified Bessel function of the first kind, order 0 (power series).
+fn bessel_i0(x: f64) -> f64 {
+    let q = x * x / 4.0;
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    let mut k = 1.0;
+    while term > 1e-17 * sum {
+        term *= q / (k * k);
+        sum += term;
+        k += 1.0;
+    }
+    sum
+}
+
+impl Resampler {
+    /// # Panics
+    /// If a rate is 0 (the WAV reader rejects such files).
+    pub fn new(from: u32, to: u32) -> Self {
+        assert!(from > 0 && to > 0, "sample rates must be positive");
+        let g = gcd(from as u64, to as u64);
+        let (up, down) = (to as u64 / g, from as u64 / g);
+        let nyquist = from.min(to) as f64 / 2.0;
+        let transition = (1.0 - PASSBAND) * nyquist;
+        // Cut-off in cycles per input sample, centred in the transition band.
+        let cutoff = (PASSBAND * nyquist + transition / 2.0) / from as f64;
+        // Kaiser's design formulas for the window shape and length.
+        let beta = 0.1102 * (ATTENUATION_DB - 8.7);
+        let length = (ATTENUATION_DB - 7.95)
+            / (2.285 * 2.0 * std::f64::consts::PI)
+            / (transition / from as f64);
+        let half_width = length / 2.0;
+        let half = half_width.ceil() as usize;
+        let mut resampler = Resampler {
+            up,
+            down,
+            half,
+            cutoff,
+            half_width,
+            beta,
+            table: Vec::new(),
+        };
+        let taps = resampler.taps();
+        if (up as usize).saturating_mul(taps) <= MAX_TABLE {
+            let mut table = vec![0.0f32; up as usize * taps];
+            for (phase, row) in table.chunks_exact_mut(taps).enumerate() {
+                resampler.phase_coefficients(phase as u64, row);
+            }
+            resampler.table = table;
+        }
+        resampler
+    }
+
+    fn taps(&self) -> usize {
+        2 * self.half + 1
+    }
+
+    /// The impulse response at `t` input samples from its centre; unit area.
+    fn impulse(&self, t: f64) -> f64 {
+        if t.abs() >= self.half_width {
+            return 0.0;
+        }
+        let x = 2.0 * self.cutoff * t;
+        let sinc = if x == 0.0 {
+            1.0
+        } else {
+            (std::f64::consts::PI * x).sin() / (std::f64::consts::PI * x)
+        };
+        let r = t / self.half_width;
+        let window = bessel_i0(self.beta * (1.0 - r * r).sqrt()) / bessel_i0(self.beta);
+        2.0 * self.cutoff * sinc * window
+    }
+
+    /// Taps for an output instant `phase / up` input samples after input
+    /// sample `k`, applied to inputs `k - half ..= k + half`. Each phase is
+    /// scaled to unit sum, so DC passes exactly whatever the phase.
+    fn phase_coefficients(&self, phase: u64, out: &mut [f32]) {
+        let frac = phase as f64 / self.up as f64;
+        let mut coeffs = vec![0.0f64; out.len()];
+        for (j, c) in coeffs.iter_mut().enumerate() {
+            *c = self.impulse(frac - (j as f64 - self.half as f64));
+        }
+        let sum: f64 = coeffs.iter().sum();
+        for (o, c) in out.iter_mut().zip(&coeffs) {
+            *o = (c / sum) as f32;
+        }
+    }
+
+    /// Number of output samples for `n` input samples: every output instant
+    /// that falls inside the input, `ceil(n * to / from)`.
+    pub fn output_len(&self, n: usize) -> usize {
+        (n as u64 * self.up).div_ceil(self.down) as usize
+    }
+
+    pub fn process(&self, samples: &[f32]) -> Vec<f32> {
+        let taps = self.taps();
+        let mut padded = vec![0.0f32; samples.len() + 2 * self.half + 1];
+        padded[self.half..self.half + samples.len()].copy_from_slice(samples);
+        let mut scratch = if self.table.is_empty() {
+            vec![0.0f32; taps]
+        } else {
+            Vec::new()
+        };
+        (0..self.output_len(samples.len()) as u64)
+            .map(|n| {
+                let position = n * self.down;
+                let k = (position / self.up) as usize;
+                let phase = position % self.up;
+                // padded[k] is input sample k - half.
+                let window = &padded[k..k + taps];
+                if self.table.is_empty() {
+                    self.phase_coefficients(phase, &mut scratch);
+                    dot(window, &scratch)
+                } else {
+                    let p = phase as usize;
+                    dot(window, &self.table[p * taps..(p + 1) * taps])
+                }
+            })
+            .collect()
+    }
+}
+
+/// Dot product with eight partial sums in a fixed order: vectorisable and
+/// deterministic.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = a.len() / 8;
+    for (ca, cb) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        for l in 0..8 {
+            acc[l] += ca[l] * cb[l];
+        }
+    }
+    let mut tail = 0.0f32;
+    for i in chunks * 8..a.len() {
+        tail += a[i] * b[i];
+    }
+    let pairs = [
+        acc[0] + acc[4],
+        acc[1] + acc[5],
+        acc[2] + acc[6],
+        acc[3] + acc[7],
+    ];
+    (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]) + tail
+}
+
+/// Band-limited resampling from `from` Hz to `to` Hz (a copy when equal).
+pub fn to_rate(samples: &[f32], from: u32, to: u32) -> Vec<f32> {
+    if from == to {
+        return samples.to_vec();
+    }
+    Resampler::new(from, to).process(samples)
 }
