@@ -2,3 +2,5 @@
 
 pub mod autoencoder;
 pub mod classifier;
+pub mod feature_learner;
+pub mod fit_autoencoder;

@@ -1,0 +1,334 @@
+//! A trained feature learner: the autoencoder's weights together with
+//! everything needed to use them on new utterances (normalisation statistics,
+//! segment configuration, label names), encoding of utterances into feature
+//! sequences, and checkpoint files.
+//!
+//! The learner owns its normalisation: callers hand it raw LogMel segments
+//! (as made by `features::segments`), for training and for encoding alike,
+//! so the statistics of a fold's training part can never be mixed up with
+//! another part's.
+
+use super::autoencoder::{Autoencoder, AutoencoderShape, LearnerKind};
+use crate::audio::N_MELS;
+use crate::backend::cpu::Cpu;
+use crate::backend::Backend;
+use crate::checkpoint::Checkpoint;
+use crate::config::{CvaeCondition, EncodeMode, LearnerConfig, SegmentConfig};
+use crate::error::{Error, Result};
+use crate::features::normalize::BandStats;
+use rand_distr::{Distribution, StandardNormal};
+use std::path::Path;
+
+/// Marks every output made with `CvaeCondition::Oracle`.
+pub const ORACLE_MARK: &str = "oracle labels (label leak)";
+
+/// Rows encoded per pass: large enough for efficient GEMMs, small enough
+/// that the buffers stay a few megabytes.
+const ENCODE_CHUNK: usize = 1024;
+
+/// How segments are turned into features.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodeOptions {
+    pub mode: EncodeMode,
+    pub condition: CvaeCondition,
+    /// Selects the noise stream of `EncodeMode::Sample` (e.g. 0 for a fold's
+    /// training part, 1 for its test part), so samples do not depend on what
+    /// else was encoded before.
+    pub noise_key: u32,
+}
+
+impl EncodeOptions {
+    pub fn from_config(config: &LearnerConfig) -> Self {
+        EncodeOptions {
+            mode: config.encode,
+            condition: config.cvae_condition,
+            noise_key: 0,
+        }
+    }
+}
+
+/// Where a trained learner came from, for reports and checkpoints.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainingSummary {
+    /// The epoch whose weights were kept (0-based).
+    pub best_epoch: usize,
+    pub epochs_run: usize,
+    pub best_val_reconstruction: f64,
+    pub best_val_kl: f64,
+    pub train_segments: usize,
+    pub val_segments: usize,
+}
+
+pub struct FeatureLearner {
+    pub(crate) model: Autoencoder<Cpu>,
+    pub normalization: BandStats,
+    pub segments: SegmentConfig,
+    pub label_names: Vec<String>,
+    pub config: LearnerConfig,
+    pub seed: u64,
+    /// The fold whose test group was held out, `None` when trained on everything.
+    pub fold: Option<u32>,
+    pub summary: TrainingSummary,
+}
+
+impl FeatureLearner {
+    pub fn kind(&self) -> LearnerKind {
+        self.model.shape().kind
+    }
+
+    pub fn shape(&self) -> &AutoencoderShape {
+        self.model.shape()
+    }
+
+    pub fn latent(&self) -> usize {
+        self.model.shape().latent
+    }
+
+    /// The autoencoder itself (weights on the CPU backend).
+    pub fn model(&self) -> &Autoencoder<Cpu> {
+        &self.model
+    }
+
+    /// Values per segment feature for `mode`: 2L for mu and log sigma^2,
+    /// L otherwise; the AE always gives its L-value code.
+    pub fn feature_dim(&self, mode: EncodeMode) -> usize {
+        let l = self.latent();
+        match (self.kind(), mode) {
+            (LearnerKind::Ae, _) => l,
+            (_, EncodeMode::MuLogvar) => 2 * l,
+            (_, EncodeMode::Mu | EncodeMode::Sample) => l,
+        }
+    }
+
+    /// Encodes one utterance's raw segments (`[n, segment_dim]`) into
+    /// `[n, feature_dim]`. `label` is needed only for the oracle condition.
+    pub fn encode_utterance(
+        &self,
+        segments: &[f32],
+        label: Option<usize>,
+        options: &EncodeOptions,
+    ) -> Result<Vec<f32>> {
+        let labels = label.map(|l| vec![l]);
+        let mut out = self.encode_utterances(&[segments], labels.as_deref(), options)?;
+        Ok(out.pop().expect("one utterance in, one out"))
+    }
+
+    /// Encodes many utterances at once (segments from all of them go through
+    /// the network in large batches). `labels` (one per utterance) is needed
+    /// only for the CVAE's oracle condition.
+    pub fn encode_utterances(
+        &self,
+        utterances: &[&[f32]],
+        labels: Option<&[usize]>,
+        options: &EncodeOptions,
+    ) -> Result<Vec<Vec<f32>>> {
+        let shape = self.model.shape().clone();
+        let dim = shape.input;
+        let l = shape.latent;
+        let k = shape.conditions;
+        let oracle = shape.kind == LearnerKind::Cvae && options.condition == CvaeCondition::Oracle;
+        if oracle {
+            match labels {
+                None => {
+                    return Err(Error::config(
+                        "the oracle CVAE condition needs the label of every utterance",
+                    ))
+                }
+                Some(ls) if ls.len() != utterances.len() => {
+                    return Err(Error::shape(format!(
+                        "{} labels for {} utterances",
+                        ls.len(),
+                        utterances.len()
+                    )))
+                }
+                Some(ls) => {
+                    if let Some(&bad) = ls.iter().find(|&&x| x >= k) {
+                        return Err(Error::shape(format!(
+                            "label {bad} out of range for a CVAE with {k} conditions"
+                        )));
+                    }
+                }
+            }
+        }
+        for (i, u) in utterances.iter().enumerate() {
+            if u.len() % dim != 0 {
+                return Err(Error::shape(format!(
+                    "utterance {i}: {} values is not a whole number of {dim}-value segments",
+                    u.len()
+                )));
+            }
+        }
+        let feat = self.feature_dim(options.mode);
+        let mut out: Vec<Vec<f32>> = utterances
+            .iter()
+            .map(|u| Vec::with_capacity(u.len() / dim * feat))
+            .collect();
+        // (utterance, segment) of every row, in order.
+        let rows: Vec<(usize, usize)> = utterances
+            .iter()
+            .enumerate()
+            .flat_map(|(u, s)| (0..s.len() / dim).map(move |j| (u, j)))
+            .collect();
+        if rows.is_empty() {
+            return Ok(out);
+        }
+        let cap = rows.len().min(ENCODE_CHUNK);
+        let mut ws = self.model.workspace(cap)?;
+        let be = *self.model.backend();
+        let mut x = vec![0f32; cap * dim];
+        let mut cond = vec![0f32; cap * k];
+        let mut mu = vec![0f32; cap * l];
+        let mut logvar = vec![0f32; cap * l];
+        let mut noise = crate::rng::stream(
+            self.seed,
+            "encode-noise",
+            self.fold.unwrap_or(u32::MAX),
+            options.noise_key,
+        );
+        for chunk in rows.chunks(cap) {
+            let n = chunk.len();
+            for (r, &(u, j)) in chunk.iter().enumerate() {
+                x[r * dim..(r + 1) * dim].copy_from_slice(&utterances[u][j * dim..(j + 1) * dim]);
+                if k > 0 {
+                    let row = &mut cond[r * k..(r + 1) * k];
+                    if oracle {
+                        row.fill(0.0);
+                        row[labels.expect("checked above")[u]] = 1.0;
+                    } else {
+                        row.fill(1.0 / k as f32);
+                    }
+                }
+            }
+            self.normalization.apply(&mut x[..n * dim])?;
+            be.upload(&x[..n * dim], be.view_mut(&mut ws.x, 0..n * dim));
+            if k > 0 {
+                be.upload(&cond[..n * k], be.view_mut(&mut ws.cond, 0..n * k));
+            }
+            self.model
+                .encode(&mut ws, n, &mut mu[..n * l], &mut logvar[..n * l])?;
+            for (r, &(u, _)) in chunk.iter().enumerate() {
+                let m = &mu[r * l..(r + 1) * l];
+                let lv = &logvar[r * l..(r + 1) * l];
+                let o = &mut out[u];
+                match (shape.kind, options.mode) {
+                    (LearnerKind::Ae, _) | (_, EncodeMode::Mu) => o.extend_from_slice(m),
+                    (_, EncodeMode::MuLogvar) => {
+                        o.extend_from_slice(m);
+                        o.extend_from_slice(lv);
+                    }
+                    (_, EncodeMode::Sample) => {
+                        for (mi, lvi) in m.iter().zip(lv) {
+                            let e: f32 = StandardNormal.sample(&mut noise);
+                            o.push(mi + e * (0.5 * lvi).exp());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores the learner in `ck`: tensors named `prefix` + the PyTorch
+    /// parameter names, metadata keys `prefix` + `shape`, `latent`,
+    /// `labels`, `normalization`, `segments`, `config`, `seed`, `fold`,
+    /// `training`.
+    pub fn write_into(&self, ck: &mut Checkpoint, prefix: &str) {
+        let key = |k: &str| format!("{prefix}{k}");
+        ck.set_meta(&key("shape"), self.model.shape());
+        ck.set_meta(&key("latent"), &self.latent());
+        ck.set_meta(&key("labels"), &self.label_names);
+        ck.set_meta(&key("normalization"), &self.normalization);
+        ck.set_meta(&key("segments"), &self.segments);
+        ck.set_meta(&key("config"), &self.config);
+        ck.set_meta(&key("seed"), &self.seed);
+        ck.set_meta(&key("fold"), &self.fold);
+        ck.set_meta(&key("training"), &self.summary);
+        ck.add_params(prefix, self.model.layout(), &self.model.download_params());
+    }
+
+    /// The checkpoint of this learner alone; its kind is the learner's.
+    pub fn to_checkpoint(&self) -> Checkpoint {
+        let mut ck = Checkpoint::new(self.kind().as_str());
+        self.write_into(&mut ck, "");
+        ck
+    }
+
+    /// Reads a learner stored with `write_into`, checking every tensor's shape.
+    pub fn read_from(ck: &Checkpoint, prefix: &str) -> Result<FeatureLearner> {
+        let key = |k: &str| format!("{prefix}{k}");
+        let shape: AutoencoderShape = ck.meta(&key("shape"))?;
+        shape
+            .validate()
+            .map_err(|e| Error::format(ck.source(), e.to_string()))?;
+        let normalization: BandStats = ck.meta(&key("normalization"))?;
+        normalization
+            .validate()
+            .map_err(|e| Error::format(ck.source(), e.to_string()))?;
+        let segments: SegmentConfig = ck.meta(&key("segments"))?;
+        let seg_dim = segments.frames * N_MELS;
+        if seg_dim != shape.input || normalization.bands() != N_MELS {
+            return Err(Error::format(
+                ck.source(),
+                format!(
+                    "inconsistent checkpoint: segments of {} frames x {N_MELS} bands = {seg_dim} values, \
+                     model input {}, normalisation over {} bands",
+                    segments.frames,
+                    shape.input,
+                    normalization.bands()
+                ),
+            ));
+        }
+        let label_names: Vec<String> = ck.meta(&key("labels"))?;
+        if shape.kind == LearnerKind::Cvae && label_names.len() != shape.conditions {
+            return Err(Error::format(
+                ck.source(),
+                format!(
+                    "CVAE with {} conditions but {} label names",
+                    shape.conditions,
+                    label_names.len()
+                ),
+            ));
+        }
+        let mut model = Autoencoder::new(&Cpu, shape)?;
+        let mut params = vec![0.0; model.layout().len()];
+        ck.read_params(prefix, model.layout(), &mut params)?;
+        model.set_params(&params)?;
+        Ok(FeatureLearner {
+            model,
+            normalization,
+            segments,
+            label_names,
+            config: ck.meta(&key("config"))?,
+            seed: ck.meta(&key("seed"))?,
+            fold: ck.meta(&key("fold"))?,
+            summary: ck.meta(&key("training"))?,
+        })
+    }
+
+    /// Writes the learner's checkpoint atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.to_checkpoint().save(path)
+    }
+
+    /// Loads a learner checkpoint; with `expected`, a file holding another
+    /// kind of learner is an error.
+    pub fn load(path: &Path, expected: Option<LearnerKind>) -> Result<FeatureLearner> {
+        let ck = Checkpoint::load(path)?;
+        match expected {
+            Some(kind) => ck.expect_kind(&[kind.as_str()])?,
+            None => ck.expect_kind(&["ae", "vae", "cvae"])?,
+        }
+        let learner = Self::read_from(&ck, "")?;
+        if learner.kind().as_str() != ck.kind() {
+            return Err(Error::format(
+                path,
+                format!(
+                    "checkpoint kind '{}' does not match its model shape ({})",
+                    ck.kind(),
+                    learner.kind()
+                ),
+            ));
+        }
+        Ok(learner)
+    }
+}

@@ -1,0 +1,362 @@
+//! Training a feature learner on one fold's training segments (SPEC §3):
+//! per-band normalisation from those segments, a seeded validation split,
+//! Adam over shuffled batches, early stopping on the validation
+//! reconstruction loss with the best weights restored.
+//!
+//! Randomness, all from named streams keyed by (seed, fold, epoch):
+//! `learner-init` (weights), `learner-validation` (the split),
+//! `learner-shuffle` (batch order per epoch), `vae-noise` (reparameterisation
+//! noise per epoch, drawn on the host so every backend sees the same noise).
+
+use super::autoencoder::{Autoencoder, AutoencoderShape, LearnerKind, LossParts, Workspace};
+use super::feature_learner::{FeatureLearner, TrainingSummary};
+use crate::audio::N_MELS;
+use crate::backend::cpu::Cpu;
+use crate::backend::{AdamStep, Backend};
+use crate::config::{LearnerConfig, SegmentConfig};
+use crate::error::{Error, Result};
+use crate::features::normalize::BandStats;
+use crate::features::segments::segment_dim;
+use crate::rng::stream;
+use crate::train::early_stop::{Decision, Direction, EarlyStopping};
+use crate::train::log::JsonLinesLog;
+use rand::seq::SliceRandom;
+use rand_distr::{Distribution, StandardNormal};
+use std::time::Instant;
+
+/// Adam's epsilon (both presets).
+const ADAM_EPS: f32 = 1e-8;
+
+/// Everything one training run needs.
+#[derive(Clone, Copy, Debug)]
+pub struct FitRequest<'a> {
+    pub kind: LearnerKind,
+    pub config: &'a LearnerConfig,
+    pub segments_config: &'a SegmentConfig,
+    /// Raw (not normalised) LogMel segments of the fold's training part,
+    /// `[n, frames * 80]`, as made by `features::segments`.
+    pub segments: &'a [f32],
+    /// The label index of each segment; required by the CVAE, ignored otherwise.
+    pub labels: Option<&'a [usize]>,
+    /// Class names (their count is the CVAE's condition size).
+    pub label_names: &'a [String],
+    pub seed: u64,
+    /// The held-out fold, `None` when training on the whole corpus.
+    pub fold: Option<u32>,
+    /// Draw a progress bar (only on a terminal).
+    pub progress: bool,
+}
+
+/// One line of the training log.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EpochRecord {
+    pub model: LearnerKind,
+    pub fold: Option<u32>,
+    pub epoch: usize,
+    /// Mean over the epoch's training segments of reconstruction + KL.
+    pub train_loss: f64,
+    pub train_reconstruction: f64,
+    pub train_kl: f64,
+    /// Validation losses, computed with z = mu (no sampling noise).
+    pub val_reconstruction: f64,
+    pub val_kl: f64,
+    pub seconds: f64,
+}
+
+/// Trains a feature learner on the CPU backend.
+pub fn fit(request: &FitRequest<'_>, log: &mut JsonLinesLog) -> Result<FeatureLearner> {
+    fit_on(&Cpu, request, log)
+}
+
+/// Trains a feature learner on any backend; the result lives on the CPU.
+pub fn fit_on<B: Backend + Clone>(
+    backend: &B,
+    req: &FitRequest<'_>,
+    log: &mut JsonLinesLog,
+) -> Result<FeatureLearner> {
+    let cfg = req.config;
+    let dim = segment_dim(req.segments_config);
+    let fold_key = req.fold.unwrap_or(u32::MAX);
+    if dim == 0 || req.segments.len() % dim != 0 {
+        return Err(Error::shape(format!(
+            "{} segment values are not a whole number of {dim}-value segments",
+            req.segments.len()
+        )));
+    }
+    let n = req.segments.len() / dim;
+    if n < 2 {
+        return Err(Error::config(format!(
+            "a feature learner needs at least 2 training segments, got {n}"
+        )));
+    }
+    if cfg.batch == 0 || cfg.max_epochs == 0 {
+        return Err(Error::config(
+            "learner.batch and learner.max_epochs must be at least 1",
+        ));
+    }
+    let conditions = if req.kind == LearnerKind::Cvae {
+        let labels = req
+            .labels
+            .ok_or_else(|| Error::config("the CVAE needs the label of every training segment"))?;
+        if labels.len() != n {
+            return Err(Error::shape(format!(
+                "{} labels for {n} segments",
+                labels.len()
+            )));
+        }
+        let k = req.label_names.len();
+        if let Some(&bad) = labels.iter().find(|&&l| l >= k) {
+            return Err(Error::shape(format!(
+                "label {bad} out of range for {k} label names"
+            )));
+        }
+        k
+    } else {
+        0
+    };
+    let shape = AutoencoderShape {
+        kind: req.kind,
+        input: dim,
+        conditions,
+        hidden: cfg.hidden.clone(),
+        latent: cfg.latent,
+    };
+
+    let normalization = BandStats::fit(&[req.segments], N_MELS)?;
+    let mut data = req.segments.to_vec();
+    normalization.apply(&mut data)?;
+
+    let (train_idx, val_idx) = split(n, cfg.validation_fraction, req.seed, fold_key);
+
+    let mut model = Autoencoder::new(backend, shape)?;
+    model.init_pytorch(&mut stream(req.seed, "learner-init", fold_key, 0))?;
+    let cap = cfg.batch.min(train_idx.len());
+    let mut ws = model.workspace(cap)?;
+    let n_params = model.layout().len();
+    let mut adam_m = backend.alloc(n_params)?;
+    let mut adam_v = backend.alloc(n_params)?;
+    let l = cfg.latent;
+    let mut host = HostBatch {
+        x: vec![0.0; cap * dim],
+        cond: vec![0.0; cap * conditions],
+        eps: vec![0.0; cap * l],
+    };
+    let (beta1, beta2) = cfg.adam.betas();
+    let mut early = EarlyStopping::new(Direction::Minimize, cfg.patience);
+    let mut best_params = vec![0.0f32; n_params];
+    let mut best: Option<(usize, LossParts)> = None;
+    let mut step: u32 = 0;
+    let mut epochs_run = 0;
+    let batches = train_idx.len().div_ceil(cap);
+
+    for epoch in 0..cfg.max_epochs {
+        let started = Instant::now();
+        let bar = req.progress.then(|| {
+            crate::train::progress::bar(
+                batches as u64,
+                &format!(
+                    "{} fold {} epoch {}",
+                    req.kind,
+                    fold_label(req.fold),
+                    epoch + 1
+                ),
+            )
+        });
+        let mut order = train_idx.clone();
+        order.shuffle(&mut stream(
+            req.seed,
+            "learner-shuffle",
+            fold_key,
+            epoch as u32,
+        ));
+        let mut noise = stream(req.seed, "vae-noise", fold_key, epoch as u32);
+        let (mut sum_recon, mut sum_kl) = (0f64, 0f64);
+        for chunk in order.chunks(cap) {
+            let rows = chunk.len();
+            host.gather(backend, &mut ws, &data, dim, req.labels, conditions, chunk);
+            if req.kind.is_variational() {
+                for e in &mut host.eps[..rows * l] {
+                    *e = StandardNormal.sample(&mut noise);
+                }
+                backend.upload(
+                    &host.eps[..rows * l],
+                    backend.view_mut(&mut ws.eps, 0..rows * l),
+                );
+            }
+            let loss = model.forward(&mut ws, rows)?;
+            model.backward(&mut ws, rows)?;
+            step += 1;
+            let hp = AdamStep {
+                lr: cfg.lr,
+                beta1,
+                beta2,
+                eps: ADAM_EPS,
+                step,
+            };
+            backend.adam(
+                hp,
+                backend.view_mut(model.params_mut(), 0..n_params),
+                backend.view(&ws.grads, 0..n_params),
+                backend.view_mut(&mut adam_m, 0..n_params),
+                backend.view_mut(&mut adam_v, 0..n_params),
+            );
+            sum_recon += f64::from(loss.reconstruction) * rows as f64;
+            sum_kl += f64::from(loss.kl) * rows as f64;
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let m = train_idx.len() as f64;
+        let (train_recon, train_kl) = (sum_recon / m, sum_kl / m);
+        // Without a validation part, early stopping watches the training loss.
+        let val = if val_idx.is_empty() {
+            (train_recon, train_kl)
+        } else {
+            evaluate(
+                backend, &model, &mut ws, &mut host, &data, dim, req.labels, conditions, &val_idx,
+            )?
+        };
+        epochs_run = epoch + 1;
+        log.record(&EpochRecord {
+            model: req.kind,
+            fold: req.fold,
+            epoch,
+            train_loss: train_recon + train_kl,
+            train_reconstruction: train_recon,
+            train_kl,
+            val_reconstruction: val.0,
+            val_kl: val.1,
+            seconds: started.elapsed().as_secs_f64(),
+        })?;
+        match early.update(epoch, val.0) {
+            Decision::Improved => {
+                backend.download(backend.view(model.params(), 0..n_params), &mut best_params);
+                best = Some((
+                    epoch,
+                    LossParts {
+                        reconstruction: val.0 as f32,
+                        kl: val.1 as f32,
+                    },
+                ));
+            }
+            Decision::Continue => {}
+            Decision::Stop => break,
+        }
+    }
+    let (best_epoch, best_loss) = best.ok_or_else(|| {
+        Error::config(format!(
+            "{} training diverged: no epoch gave a finite validation loss (try a lower learner.lr)",
+            req.kind
+        ))
+    })?;
+    let mut trained = Autoencoder::new(&Cpu, model.shape().clone())?;
+    trained.set_params(&best_params)?;
+    Ok(FeatureLearner {
+        model: trained,
+        normalization,
+        segments: req.segments_config.clone(),
+        label_names: req.label_names.to_vec(),
+        config: cfg.clone(),
+        seed: req.seed,
+        fold: req.fold,
+        summary: TrainingSummary {
+            best_epoch,
+            epochs_run,
+            best_val_reconstruction: f64::from(best_loss.reconstruction),
+            best_val_kl: f64::from(best_loss.kl),
+            train_segments: train_idx.len(),
+            val_segments: val_idx.len(),
+        },
+    })
+}
+
+fn fold_label(fold: Option<u32>) -> String {
+    fold.map_or_else(|| "all".to_string(), |f| f.to_string())
+}
+
+/// Splits segment indices into (training, validation), each sorted. The
+/// validation part is `fraction` of the segments (at least one when the
+/// fraction is positive), chosen by a named stream.
+fn split(n: usize, fraction: f32, seed: u64, fold: u32) -> (Vec<usize>, Vec<usize>) {
+    let mut idx: Vec<usize> = (0..n).collect();
+    let n_val = if fraction > 0.0 {
+        ((fraction as f64 * n as f64).round() as usize).clamp(1, n - 1)
+    } else {
+        0
+    };
+    idx.shuffle(&mut stream(seed, "learner-validation", fold, 0));
+    let mut val = idx[..n_val].to_vec();
+    let mut train = idx[n_val..].to_vec();
+    val.sort_unstable();
+    train.sort_unstable();
+    (train, val)
+}
+
+/// Host staging buffers for one batch, sized once.
+struct HostBatch {
+    x: Vec<f32>,
+    cond: Vec<f32>,
+    eps: Vec<f32>,
+}
+
+impl HostBatch {
+    /// Copies the rows `idx` of `data` (and their one-hot conditions) to the workspace.
+    #[allow(clippy::too_many_arguments)]
+    fn gather<B: Backend>(
+        &mut self,
+        be: &B,
+        ws: &mut Workspace<B>,
+        data: &[f32],
+        dim: usize,
+        labels: Option<&[usize]>,
+        conditions: usize,
+        idx: &[usize],
+    ) {
+        let rows = idx.len();
+        for (r, &i) in idx.iter().enumerate() {
+            self.x[r * dim..(r + 1) * dim].copy_from_slice(&data[i * dim..(i + 1) * dim]);
+        }
+        be.upload(&self.x[..rows * dim], be.view_mut(&mut ws.x, 0..rows * dim));
+        if conditions > 0 {
+            let labels = labels.expect("CVAE labels checked by fit");
+            let k = conditions;
+            self.cond[..rows * k].fill(0.0);
+            for (r, &i) in idx.iter().enumerate() {
+                self.cond[r * k + labels[i]] = 1.0;
+            }
+            be.upload(
+                &self.cond[..rows * k],
+                be.view_mut(&mut ws.cond, 0..rows * k),
+            );
+        }
+    }
+}
+
+/// Mean reconstruction and KL over the rows `idx`, with z = mu.
+#[allow(clippy::too_many_arguments)]
+fn evaluate<B: Backend + Clone>(
+    be: &B,
+    model: &Autoencoder<B>,
+    ws: &mut Workspace<B>,
+    host: &mut HostBatch,
+    data: &[f32],
+    dim: usize,
+    labels: Option<&[usize]>,
+    conditions: usize,
+    idx: &[usize],
+) -> Result<(f64, f64)> {
+    let cap = ws.capacity();
+    let l = model.shape().latent;
+    be.fill(be.view_mut(&mut ws.eps, 0..cap * l), 0.0);
+    let (mut recon, mut kl) = (0f64, 0f64);
+    for chunk in idx.chunks(cap) {
+        host.gather(be, ws, data, dim, labels, conditions, chunk);
+        let loss = model.forward(ws, chunk.len())?;
+        recon += f64::from(loss.reconstruction) * chunk.len() as f64;
+        kl += f64::from(loss.kl) * chunk.len() as f64;
+    }
+    Ok((recon / idx.len() as f64, kl / idx.len() as f64))
+}
