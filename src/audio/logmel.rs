@@ -69,6 +69,19 @@ fn mel_to_hz(mel: f64) -> f64 {
     }
 }
 
+/// The `N_MELS + 2` band edges in Hz: band `m` rises from edge `m`, peaks at
+/// edge `m + 1` and falls to zero at edge `m + 2`.
+pub fn mel_band_edges_hz() -> Vec<f64> {
+    mel_edges(0.0, SAMPLE_RATE as f64 / 2.0, N_MELS)
+}
+
+fn mel_edges(fmin: f64, fmax: f64, n_mels: usize) -> Vec<f64> {
+    let (mel_min, mel_max) = (hz_to_mel(fmin), hz_to_mel(fmax));
+    (0..n_mels + 2)
+        .map(|i| mel_to_hz(mel_min + (mel_max - mel_min) * i as f64 / (n_mels + 1) as f64))
+        .collect()
+}
+
 /// The mel filterbank of librosa `filters.mel(norm='slaney', htk=False)`:
 /// triangles between consecutive mel-spaced edges, each scaled by
 /// `2 / (upper - lower)` so that every band has unit area in Hz. Computed in
@@ -84,10 +97,7 @@ fn mel_filters(
     let fft_freqs: Vec<f64> = (0..n_bins)
         .map(|k| k as f64 * (sample_rate / 2.0) / (n_bins - 1) as f64)
         .collect();
-    let (mel_min, mel_max) = (hz_to_mel(fmin), hz_to_mel(fmax));
-    let edges: Vec<f64> = (0..n_mels + 2)
-        .map(|i| mel_to_hz(mel_min + (mel_max - mel_min) * i as f64 / (n_mels + 1) as f64))
-        .collect();
+    let edges = mel_edges(fmin, fmax, n_mels);
     (0..n_mels)
         .map(|m| {
             let (lower, centre, upper) = (edges[m], edges[m + 1], edges[m + 2]);
