@@ -1,0 +1,442 @@
+//! The LSTM: gradient checks of the fused cell and of a 2-layer stack over a
+//! padded batch of sequences of different lengths (w.r.t. every weight, bias
+//! and input), padding invariance, and determinism of a short training loop.
+//!
+//! Finite differences: central, step 5e-3 on f32 parameters, loss accumulated
+//! in f64 from the f32 outputs. Measured errors stay below ~5e-5 (f32
+//! rounding of the forward pass divided by the step, plus O(step^2)
+//! truncation); the tolerance `5e-4 + 2e-3 |g|` leaves a 10x margin, and
+//! every check also asserts that a gradient with one sign flipped, one entry
+//! halved (a missing term) or two entries swapped (a transposed index) fails.
+//! (Transposing W_hh in the recurrent GEMM of the backward pass, reading
+//! h_t instead of h_{t-1} in the dW_hh GEMM, or dropping the gradient carried
+//! past a sequence's end each make these tests fail.)
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use vaeser::backend::cpu::Cpu;
+use vaeser::backend::Backend;
+use vaeser::nn::lstm::{Lstm, LstmWorkspace};
+use vaeser::nn::params::ParamLayout;
+
+const STEP: f32 = 5e-3;
+
+fn compare(name: &str, analytic: &[f32], numeric: &[f64]) -> Result<f64, String> {
+    let (atol, rtol) = (5e-4, 2e-3);
+    let mut worst = 0.0f64;
+    for (j, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
+        let err = (a as f64 - n).abs();
+        // Written so that a NaN on either side fails too.
+        let within = err <= atol + rtol * (a as f64).abs();
+        if !within {
+            return Err(format!("{name}[{j}]: analytic {a}, numeric {n}"));
+        }
+        worst = worst.max(err);
+    }
+    Ok(worst)
+}
+
+fn numeric_gradient(x: &mut [f32], mut f: impl FnMut(&[f32]) -> f64) -> Vec<f64> {
+    (0..x.len())
+        .map(|j| {
+            let orig = x[j];
+            x[j] = orig + STEP;
+            let (xp, fp) = (x[j], f(x));
+            x[j] = orig - STEP;
+            let (xm, fm) = (x[j], f(x));
+            x[j] = orig;
+            (fp - fm) / (xp as f64 - xm as f64)
+        })
+        .collect()
+}
+
+/// Asserts that `compare` accepts `good` and rejects the usual mistakes.
+fn assert_check_discriminates(name: &str, good: &[f32], numeric: &[f64]) {
+    let worst = compare(name, good, numeric).unwrap();
+    assert!(worst < 2e-4, "{name}: unexpectedly large error {worst}");
+    let big = (0..good.len())
+        .max_by(|&a, &b| good[a].abs().total_cmp(&good[b].abs()))
+        .unwrap();
+    assert!(good[big].abs() > 0.05, "{name}: gradient too small to test");
+    let mut flipped = good.to_vec();
+    flipped[big] = -flipped[big];
+    assert!(
+        compare(name, &flipped, numeric).is_err(),
+        "{name}: sign flip accepted"
+    );
+    let mut halved = good.to_vec();
+    halved[big] *= 0.5;
+    assert!(
+        compare(name, &halved, numeric).is_err(),
+        "{name}: halved entry accepted"
+    );
+    let other = (0..good.len())
+        .find(|&j| (good[j] - good[big]).abs() > 0.05)
+        .unwrap();
+    let mut swapped = good.to_vec();
+    swapped.swap(big, other);
+    assert!(
+        compare(name, &swapped, numeric).is_err(),
+        "{name}: swap accepted"
+    );
+}
+
+fn random(rng: &mut ChaCha8Rng, n: usize, scale: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.gen_range(-scale..scale)).collect()
+}
+
+#[test]
+fn cell_gradient() {
+    let cpu = Cpu;
+    let mut rng = ChaCha8Rng::seed_from_u64(201);
+    let (batch, hidden) = (3, 9); // a vector chunk and a scalar tail per gate
+    let active = [true, false, true];
+    let state = batch * hidden;
+    let pre = random(&mut rng, 4 * state, 2.0);
+    let bias = random(&mut rng, 4 * hidden, 0.5);
+    let c_prev = random(&mut rng, state, 1.5);
+    let h_prev = random(&mut rng, state, 1.0);
+    // Loss = sum(wc * c) + sum(wh * h): dc = wc, dh = wh.
+    let wc = random(&mut rng, state, 1.0);
+    let wh = random(&mut rng, state, 1.0);
+    let run = |pre: &[f32], c_prev: &[f32], h_prev: &[f32]| {
+        let mut gates = pre.to_vec();
+        let mut c = [c_prev, &vec![0.0; state]].concat();
+        let mut h = [h_prev, &vec![0.0; state]].concat();
+        cpu.lstm_cell_forward(hidden, &active, &bias, &mut gates, &mut c, &mut h);
+        (gates, c[state..].to_vec(), h[state..].to_vec())
+    };
+    let loss = |pre: &[f32], c_prev: &[f32], h_prev: &[f32]| -> f64 {
+        let (_, c, h) = run(pre, c_prev, h_prev);
+        let lc: f64 = c.iter().zip(&wc).map(|(&a, &b)| a as f64 * b as f64).sum();
+        lc + h
+            .iter()
+            .zip(&wh)
+            .map(|(&a, &b)| a as f64 * b as f64)
+            .sum::<f64>()
+    };
+    let (gates, c, _) = run(&pre, &c_prev, &h_prev);
+    let mut dc = wc.clone();
+    let mut dgates = vec![0.0; 4 * state];
+    let mut dh_prev = vec![0.0; state];
+    cpu.lstm_cell_backward(
+        hidden,
+        &active,
+        &gates,
+        &c_prev,
+        &c,
+        &wh,
+        &mut dc,
+        &mut dgates,
+        &mut dh_prev,
+    );
+    let num_pre = numeric_gradient(&mut pre.clone(), |p| loss(p, &c_prev, &h_prev));
+    let num_c = numeric_gradient(&mut c_prev.clone(), |cp| loss(&pre, cp, &h_prev));
+    // h_prev enters the cell only through the carry of inactive rows (the
+    // recurrent GEMM, outside the cell, handles the rest).
+    let num_h = numeric_gradient(&mut h_prev.clone(), |hp| loss(&pre, &c_prev, hp));
+    assert_check_discriminates("dgates", &dgates, &num_pre);
+    assert_check_discriminates("dc_prev", &dc, &num_c);
+    assert_check_discriminates("dh_prev (carry)", &dh_prev, &num_h);
+}
+
+/// A 2-layer LSTM with its parameters, a padded batch and a loss that reads
+/// every output step (padded ones included) and the final state.
+struct Setup {
+    lstm: Lstm,
+    layout: ParamLayout,
+    params: Vec<f32>,
+    x: Vec<f32>,
+    steps: usize,
+    batch: usize,
+    lengths: Vec<usize>,
+    w_out: Vec<f32>,
+    w_final: Vec<f32>,
+}
+
+impl Setup {
+    fn new(seed: u64, input: usize, hidden: usize, steps: usize, lengths: &[usize]) -> Self {
+        let mut layout = ParamLayout::new();
+        let lstm = Lstm::new(&mut layout, "lstm", input, hidden, 2).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut params = vec![0.0; layout.len()];
+        lstm.init(&mut rng, &mut params).unwrap();
+        // Larger than PyTorch's init so that every gate is far from linear.
+        params.iter_mut().for_each(|p| *p *= 2.0);
+        let batch = lengths.len();
+        let mut x = random(&mut rng, steps * batch * input, 1.0);
+        // Padding holds garbage: it must never matter.
+        for t in 0..steps {
+            for (b, &len) in lengths.iter().enumerate() {
+                if t >= len {
+                    x[(t * batch + b) * input..][..input].fill(37.0);
+                }
+            }
+        }
+        let w_out = random(&mut rng, steps * batch * hidden, 1.0);
+        let w_final = random(&mut rng, batch * hidden, 1.0);
+        Self {
+            lstm,
+            layout,
+            params,
+            x,
+            steps,
+            batch,
+            lengths: lengths.to_vec(),
+            w_out,
+            w_final,
+        }
+    }
+
+    fn forward(&self, params: &[f32], x: &[f32], ws: &mut LstmWorkspace<Cpu>) {
+        self.lstm
+            .forward(
+                &Cpu,
+                &params.to_vec(),
+                &x.to_vec(),
+                self.steps,
+                self.batch,
+                &self.lengths,
+                ws,
+            )
+            .unwrap();
+    }
+
+    fn loss(&self, params: &[f32], x: &[f32], ws: &mut LstmWorkspace<Cpu>) -> f64 {
+        self.forward(params, x, ws);
+        let dot = |a: &[f32], b: &[f32]| -> f64 {
+            a.iter().zip(b).map(|(&a, &b)| a as f64 * b as f64).sum()
+        };
+        dot(ws.outputs(&Cpu).unwrap(), &self.w_out)
+            + dot(ws.final_hidden(&Cpu).unwrap(), &self.w_final)
+    }
+
+    /// Parameter and input gradients of `loss` from the backward pass.
+    fn gradients(
+        &self,
+        ws: &mut LstmWorkspace<Cpu>,
+        d_out: Option<&Vec<f32>>,
+        d_final: Option<&Vec<f32>>,
+    ) -> (Vec<f32>, Vec<f32>) {
+        self.forward(&self.params, &self.x, ws);
+        let mut grads = vec![0.0; self.layout.len()];
+        let mut dx = vec![f32::NAN; self.x.len()];
+        self.lstm
+            .backward(
+                &Cpu,
+                &self.params,
+                &self.x,
+                ws,
+                d_out,
+                d_final,
+                &mut grads,
+                Some(&mut dx),
+            )
+            .unwrap();
+        (grads, dx)
+    }
+}
+
+#[test]
+fn two_layer_gradient_over_sequences_of_different_lengths() {
+    let (input, hidden, steps) = (3, 9, 5);
+    let s = Setup::new(202, input, hidden, steps, &[5, 2, 4]);
+    let mut ws = s.lstm.workspace(&Cpu, steps, 3).unwrap();
+    let (grads, dx) = s.gradients(&mut ws, Some(&s.w_out), Some(&s.w_final));
+
+    for entry in s.layout.entries() {
+        let r = entry.range.clone();
+        let num = numeric_gradient(&mut s.params[r.clone()].to_vec(), |slice| {
+            let mut p = s.params.clone();
+            p[r.clone()].copy_from_slice(slice);
+            s.loss(&p, &s.x, &mut ws)
+        });
+        assert_check_discriminates(&entry.name, &grads[r], &num);
+    }
+    let num_x = numeric_gradient(&mut s.x.clone(), |x| s.loss(&s.params, x, &mut ws));
+    assert_check_discriminates("dx", &dx, &num_x);
+    for t in 0..steps {
+        for (b, &len) in s.lengths.iter().enumerate() {
+            if t >= len {
+                let row = (t * s.batch + b) * input..(t * s.batch + b + 1) * input;
+                assert!(
+                    dx[row.clone()].iter().all(|&v| v == 0.0),
+                    "padding gets no gradient"
+                );
+                assert!(
+                    num_x[row].iter().all(|&v| v == 0.0),
+                    "padding is never read"
+                );
+            }
+        }
+    }
+    // b_ih and b_hh enter only as their sum: identical gradients.
+    for k in 0..2 {
+        let bi = s
+            .layout
+            .get(&format!("lstm.bias_ih_l{k}"))
+            .unwrap()
+            .range
+            .clone();
+        let bh = s
+            .layout
+            .get(&format!("lstm.bias_hh_l{k}"))
+            .unwrap()
+            .range
+            .clone();
+        assert_eq!(grads[bi], grads[bh]);
+    }
+}
+
+#[test]
+fn output_and_final_gradients_combine_exactly() {
+    let (input, hidden, steps) = (4, 8, 6);
+    let s = Setup::new(203, input, hidden, steps, &[6, 3, 1, 5]);
+    let mut ws = s.lstm.workspace(&Cpu, steps, 4).unwrap();
+    let state = s.batch * hidden;
+    // d_final is the gradient w.r.t. the last block of the outputs.
+    let mut folded = s.w_out.clone();
+    for (f, w) in folded[(steps - 1) * state..].iter_mut().zip(&s.w_final) {
+        *f += w;
+    }
+    let both = s.gradients(&mut ws, Some(&s.w_out), Some(&s.w_final));
+    assert_eq!(both, s.gradients(&mut ws, Some(&folded), None));
+    let mut only_final = vec![0.0; steps * state];
+    only_final[(steps - 1) * state..].copy_from_slice(&s.w_final);
+    let a = s.gradients(&mut ws, None, Some(&s.w_final));
+    assert_eq!(a, s.gradients(&mut ws, Some(&only_final), None));
+    assert!(a.0.iter().any(|&g| g != 0.0));
+    // Gradients accumulate into `grads`.
+    s.forward(&s.params, &s.x, &mut ws);
+    let mut twice = vec![0.0; s.layout.len()];
+    for _ in 0..2 {
+        s.lstm
+            .backward(
+                &Cpu,
+                &s.params,
+                &s.x,
+                &mut ws,
+                None,
+                Some(&s.w_final),
+                &mut twice,
+                None,
+            )
+            .unwrap();
+    }
+    for (t, g) in twice.iter().zip(&a.0) {
+        assert_eq!(*t, 2.0 * g);
+    }
+}
+
+/// A sequence alone gives bit for bit the outputs and gradients it gets
+/// inside a padded batch next to longer and shorter sequences: padded steps
+/// only carry state, the GEMMs compute every row of C the same way whatever
+/// the number of rows, and the other sequences add exact zeros to the weight
+/// gradients (their loss gradient is zero).
+#[test]
+fn padding_never_changes_a_sequence() {
+    let (input, hidden) = (5, 12);
+    let len = 4;
+    let batch = Setup::new(204, input, hidden, 7, &[7, len, 2]);
+    let target = 1;
+    // The same parameters and sequence, alone.
+    let mut alone = Setup::new(204, input, hidden, len, &[len]);
+    alone.params = batch.params.clone();
+    alone.x = (0..len)
+        .flat_map(|t| batch.x[(t * 3 + target) * input..][..input].to_vec())
+        .collect();
+    alone.w_final = batch.w_final[target * hidden..][..hidden].to_vec();
+
+    let mut ws_b = batch.lstm.workspace(&Cpu, 7, 3).unwrap();
+    let mut ws_a = alone.lstm.workspace(&Cpu, len, 1).unwrap();
+    batch.forward(&batch.params, &batch.x, &mut ws_b);
+    alone.forward(&alone.params, &alone.x, &mut ws_a);
+    let fb = ws_b.final_hidden(&Cpu).unwrap()[target * hidden..][..hidden].to_vec();
+    assert_eq!(fb, ws_a.final_hidden(&Cpu).unwrap());
+    let out_b = ws_b.outputs(&Cpu).unwrap();
+    let out_a = ws_a.outputs(&Cpu).unwrap();
+    for t in 0..len {
+        assert_eq!(
+            &out_b[(t * 3 + target) * hidden..][..hidden],
+            &out_a[t * hidden..][..hidden]
+        );
+    }
+
+    let mut d_final_b = vec![0.0; 3 * hidden];
+    d_final_b[target * hidden..][..hidden].copy_from_slice(&alone.w_final);
+    let (gb, dxb) = batch.gradients(&mut ws_b, None, Some(&d_final_b));
+    let (ga, dxa) = alone.gradients(&mut ws_a, None, Some(&alone.w_final));
+    assert_eq!(gb, ga);
+    assert!(ga.iter().any(|&g| g != 0.0));
+    for t in 0..len {
+        assert_eq!(
+            &dxb[(t * 3 + target) * input..][..input],
+            &dxa[t * input..][..input]
+        );
+    }
+}
+
+/// 20 Adam steps on random data, each a forward pass, a squared-error loss on
+/// the final states and a backward pass; returns the final parameters. The
+/// shapes are large enough for the GEMMs and the cell kernels to split work
+/// over threads. Also returns the first and the last loss.
+fn train(seed: u64) -> (Vec<f32>, f32, f32) {
+    use vaeser::config::AdamPreset;
+    use vaeser::nn::adam::Adam;
+    use vaeser::nn::loss;
+    let cpu = Cpu;
+    let (input, hidden, steps, batch) = (16, 128, 6, 128);
+    let mut layout = ParamLayout::new();
+    let lstm = Lstm::new(&mut layout, "lstm", input, hidden, 2).unwrap();
+    let mut params = vec![0.0; layout.len()];
+    lstm.init(&mut vaeser::rng::stream(seed, "init", 0, 0), &mut params)
+        .unwrap();
+    let mut grads = vec![0.0; layout.len()];
+    let mut adam = Adam::new(&cpu, layout.len(), 1e-2, AdamPreset::Default).unwrap();
+    let mut ws = lstm.workspace(&cpu, steps, batch).unwrap();
+    let mut data = vaeser::rng::stream(seed, "data", 0, 0);
+    let x = random(&mut data, steps * batch * input, 1.0);
+    let lengths: Vec<usize> = (0..batch).map(|_| data.gen_range(1..=steps)).collect();
+    let target = random(&mut data, batch * hidden, 0.5);
+    let (mut h_last, mut d_final) = (vec![0.0; batch * hidden], vec![0.0; batch * hidden]);
+    let mut losses = Vec::new();
+    for _ in 0..20 {
+        lstm.forward(&cpu, &params, &x, steps, batch, &lengths, &mut ws)
+            .unwrap();
+        h_last.copy_from_slice(ws.final_hidden(&cpu).unwrap());
+        losses.push(loss::sse(&cpu, batch, hidden, &h_last, &target, &mut d_final).unwrap());
+        grads.fill(0.0);
+        lstm.backward(
+            &cpu,
+            &params,
+            &x,
+            &mut ws,
+            None,
+            Some(&d_final),
+            &mut grads,
+            None,
+        )
+        .unwrap();
+        adam.step(&cpu, &mut params, &grads).unwrap();
+    }
+    (params, losses[0], losses[19])
+}
+
+#[test]
+fn training_is_bit_identical_across_threads_and_runs() {
+    let in_pool = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| train(7))
+    };
+    let one = in_pool(1);
+    let (_, first, last) = one;
+    assert!(
+        last < 0.8 * first,
+        "training does not learn: loss {first} -> {last}"
+    );
+    assert!(one == in_pool(2), "1 vs 2 threads differ");
+    assert!(one == in_pool(2), "two runs with the same seed differ");
+}
