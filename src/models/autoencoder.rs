@@ -14,11 +14,13 @@
 //! layers of an `nn.Sequential` with ReLUs in between), `mu` and `logvar`
 //! (or `code` for the AE), `decoder.0`, `decoder.2`, `decoder.4`.
 
-use crate::backend::{Activation, Backend, Transpose};
+use crate::backend::{Activation, Backend};
 use crate::error::{Error, Result};
+use crate::nn::dense::{Dense, InputGrad};
+use crate::nn::gaussian::Gaussian;
+use crate::nn::loss::sse;
 use crate::nn::params::ParamLayout;
 use serde::{Deserialize, Serialize};
-use std::ops::Range;
 
 /// Which feature learner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -108,46 +110,17 @@ impl AutoencoderShape {
     }
 }
 
-/// One fully connected layer: where its parameters live and its activation.
-#[derive(Clone, Debug)]
-struct DenseSpec {
-    input: usize,
-    output: usize,
-    act: Activation,
-    weight: Range<usize>,
-    bias: Range<usize>,
-}
-
-impl DenseSpec {
-    fn add(
-        layout: &mut ParamLayout,
-        name: &str,
-        input: usize,
-        output: usize,
-        act: Activation,
-    ) -> Self {
-        let weight = layout.add(&format!("{name}.weight"), &[output, input]);
-        let bias = layout.add(&format!("{name}.bias"), &[output]);
-        DenseSpec {
-            input,
-            output,
-            act,
-            weight,
-            bias,
-        }
-    }
-}
-
 /// An autoencoder's structure and parameters on a backend.
 pub struct Autoencoder<B: Backend> {
     backend: B,
     shape: AutoencoderShape,
     layout: ParamLayout,
-    encoder: Vec<DenseSpec>,
+    encoder: Vec<Dense>,
     /// `mu` for VAE/CVAE, `code` for the AE.
-    head_mu: DenseSpec,
-    head_logvar: Option<DenseSpec>,
-    decoder: Vec<DenseSpec>,
+    head_mu: Dense,
+    head_logvar: Option<Dense>,
+    gaussian: Gaussian,
+    decoder: Vec<Dense>,
     params: B::Buf,
 }
 
@@ -176,11 +149,13 @@ pub struct Workspace<B: Backend> {
     pub cond: B::Buf,
     /// `[cap, L]`: the reparameterisation noise (VAE/CVAE).
     pub eps: B::Buf,
+    /// `[cap, D + K]`: input and condition side by side (CVAE only).
     enc_in: B::Buf,
     enc_act: Vec<B::Buf>,
     mu: B::Buf,
     logvar: B::Buf,
     z: B::Buf,
+    /// `[cap, L + K]`: code and condition side by side (CVAE only).
     dec_in: B::Buf,
     dec_act: Vec<B::Buf>,
     d_enc_act: Vec<B::Buf>,
@@ -189,7 +164,7 @@ pub struct Workspace<B: Backend> {
     dz: B::Buf,
     dmu: B::Buf,
     dlogvar: B::Buf,
-    /// Gradient of an activation's input, the widest layer's size.
+    /// Scratch for a layer's pre-activation gradient (the widest layer).
     d_pre: B::Buf,
     /// Gradient of the mean loss w.r.t. every parameter (the model's layout).
     pub grads: B::Buf,
@@ -211,18 +186,12 @@ impl<B: Backend + Clone> Autoencoder<B> {
         let mut width = shape.encoder_input();
         for (i, &h) in shape.hidden.iter().enumerate() {
             let name = format!("encoder.{}", 2 * i);
-            encoder.push(DenseSpec::add(
-                &mut layout,
-                &name,
-                width,
-                h,
-                Activation::Relu,
-            ));
+            encoder.push(Dense::new(&mut layout, &name, width, h, Activation::Relu));
             width = h;
         }
         let variational = shape.kind.is_variational();
         let mu_name = if variational { "mu" } else { "code" };
-        let head_mu = DenseSpec::add(
+        let head_mu = Dense::new(
             &mut layout,
             mu_name,
             width,
@@ -230,7 +199,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
             Activation::Identity,
         );
         let head_logvar = variational.then(|| {
-            DenseSpec::add(
+            Dense::new(
                 &mut layout,
                 "logvar",
                 width,
@@ -242,17 +211,11 @@ impl<B: Backend + Clone> Autoencoder<B> {
         let mut width = shape.decoder_input();
         for (i, &h) in shape.hidden.iter().rev().enumerate() {
             let name = format!("decoder.{}", 2 * i);
-            decoder.push(DenseSpec::add(
-                &mut layout,
-                &name,
-                width,
-                h,
-                Activation::Relu,
-            ));
+            decoder.push(Dense::new(&mut layout, &name, width, h, Activation::Relu));
             width = h;
         }
         let name = format!("decoder.{}", 2 * shape.hidden.len());
-        decoder.push(DenseSpec::add(
+        decoder.push(Dense::new(
             &mut layout,
             &name,
             width,
@@ -262,6 +225,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
         let params = backend.alloc(layout.len())?;
         Ok(Autoencoder {
             backend: backend.clone(),
+            gaussian: Gaussian::new(shape.latent),
             shape,
             layout,
             encoder,
@@ -309,23 +273,18 @@ impl<B: Backend + Clone> Autoencoder<B> {
         out
     }
 
-    /// PyTorch's nn.Linear initialisation: weight and bias uniform in
-    /// `±1/sqrt(fan_in)`, drawn tensor by tensor in the layout's order.
+    /// PyTorch's nn.Linear initialisation (weight and bias uniform in
+    /// `±1/sqrt(fan_in)`), layer by layer in the layout's order.
     pub fn init_pytorch(&mut self, rng: &mut impl rand::Rng) -> Result<()> {
         let mut values = vec![0.0f32; self.layout.len()];
-        for spec in self.all_layers() {
-            let bound = 1.0 / (spec.input as f32).sqrt();
-            for r in [spec.weight.clone(), spec.bias.clone()] {
-                for v in &mut values[r] {
-                    *v = rng.gen_range(-bound..bound);
-                }
-            }
+        for layer in self.all_layers() {
+            layer.init(rng, &mut values)?;
         }
         self.set_params(&values)
     }
 
-    fn all_layers(&self) -> Vec<&DenseSpec> {
-        let mut v: Vec<&DenseSpec> = self.encoder.iter().collect();
+    fn all_layers(&self) -> Vec<&Dense> {
+        let mut v: Vec<&Dense> = self.encoder.iter().collect();
         v.push(&self.head_mu);
         v.extend(self.head_logvar.iter());
         v.extend(self.decoder.iter());
@@ -340,55 +299,31 @@ impl<B: Backend + Clone> Autoencoder<B> {
         let be = &self.backend;
         let s = &self.shape;
         let rows = |w: usize| be.alloc(capacity * w);
+        let outputs = |layers: &[Dense]| -> Result<Vec<B::Buf>> {
+            layers.iter().map(|l| rows(l.outputs())).collect()
+        };
         let widest = self
             .all_layers()
             .iter()
-            .map(|l| l.output)
+            .map(|l| l.outputs())
             .max()
             .unwrap_or(0);
+        let cvae = s.conditions > 0;
         Ok(Workspace {
             capacity,
             x: rows(s.input)?,
             cond: rows(s.conditions)?,
             eps: rows(s.latent)?,
-            enc_in: rows(if s.conditions > 0 {
-                s.encoder_input()
-            } else {
-                0
-            })?,
-            enc_act: self
-                .encoder
-                .iter()
-                .map(|l| rows(l.output))
-                .collect::<Result<_>>()?,
+            enc_in: rows(if cvae { s.encoder_input() } else { 0 })?,
+            enc_act: outputs(&self.encoder)?,
             mu: rows(s.latent)?,
             logvar: rows(s.latent)?,
             z: rows(s.latent)?,
-            dec_in: rows(if s.conditions > 0 {
-                s.decoder_input()
-            } else {
-                0
-            })?,
-            dec_act: self
-                .decoder
-                .iter()
-                .map(|l| rows(l.output))
-                .collect::<Result<_>>()?,
-            d_enc_act: self
-                .encoder
-                .iter()
-                .map(|l| rows(l.output))
-                .collect::<Result<_>>()?,
-            d_dec_act: self
-                .decoder
-                .iter()
-                .map(|l| rows(l.output))
-                .collect::<Result<_>>()?,
-            d_dec_in: rows(if s.conditions > 0 {
-                s.decoder_input()
-            } else {
-                0
-            })?,
+            dec_in: rows(if cvae { s.decoder_input() } else { 0 })?,
+            dec_act: outputs(&self.decoder)?,
+            d_enc_act: outputs(&self.encoder)?,
+            d_dec_act: outputs(&self.decoder)?,
+            d_dec_in: rows(if cvae { s.decoder_input() } else { 0 })?,
             dz: rows(s.latent)?,
             dmu: rows(s.latent)?,
             dlogvar: rows(s.latent)?,
@@ -409,19 +344,20 @@ impl<B: Backend + Clone> Autoencoder<B> {
 
     /// Encoder and heads for the first `rows` rows of `ws.x` (and `ws.cond`):
     /// fills `mu` and `logvar` (the AE's code goes to `mu`).
-    fn encode_forward(&self, ws: &mut Workspace<B>, rows: usize) {
+    fn encode_forward(&self, ws: &mut Workspace<B>, rows: usize) -> Result<()> {
         let be = &self.backend;
         let s = &self.shape;
         let p = &self.params;
         if s.conditions > 0 {
             let (d, k, w) = (s.input, s.conditions, s.encoder_input());
+            let n = rows * w;
             be.copy_block(
                 rows,
                 d,
                 be.view(&ws.x, 0..rows * d),
                 d,
                 0,
-                be.view_mut(&mut ws.enc_in, 0..rows * w),
+                be.view_mut(&mut ws.enc_in, 0..n),
                 w,
                 0,
             );
@@ -431,30 +367,23 @@ impl<B: Backend + Clone> Autoencoder<B> {
                 be.view(&ws.cond, 0..rows * k),
                 k,
                 0,
-                be.view_mut(&mut ws.enc_in, 0..rows * w),
+                be.view_mut(&mut ws.enc_in, 0..n),
                 w,
                 d,
             );
         }
-        for i in 0..self.encoder.len() {
-            let l = &self.encoder[i];
+        let input = if s.conditions > 0 { &ws.enc_in } else { &ws.x };
+        for (i, layer) in self.encoder.iter().enumerate() {
             let (done, rest) = ws.enc_act.split_at_mut(i);
-            let x = match done.last() {
-                Some(prev) => be.view(prev, 0..rows * l.input),
-                None if s.conditions > 0 => be.view(&ws.enc_in, 0..rows * l.input),
-                None => be.view(&ws.x, 0..rows * l.input),
-            };
-            dense_forward(be, l, rows, p, x, &mut rest[0]);
+            let x = done.last().unwrap_or(input);
+            layer.forward(be, rows, p, x, &mut rest[0])?;
         }
-        let h = self
-            .encoder
-            .last()
-            .map_or(&ws.x, |_| ws.enc_act.last().expect("encoder output"));
-        let h = be.view(h, 0..rows * self.head_mu.input);
-        dense_forward(be, &self.head_mu, rows, p, h, &mut ws.mu);
+        let h = ws.enc_act.last().expect("at least one hidden layer");
+        self.head_mu.forward(be, rows, p, h, &mut ws.mu)?;
         if let Some(lv) = &self.head_logvar {
-            dense_forward(be, lv, rows, p, h, &mut ws.logvar);
+            lv.forward(be, rows, p, h, &mut ws.logvar)?;
         }
+        Ok(())
     }
 
     /// Forward pass over the first `rows` rows of `ws.x` (with `ws.cond` for
@@ -466,33 +395,27 @@ impl<B: Backend + Clone> Autoencoder<B> {
         let s = &self.shape;
         let p = &self.params;
         let l = s.latent;
-        self.encode_forward(ws, rows);
-        let kl_sum = if s.kind.is_variational() {
-            be.gaussian_forward(
-                be.view(&ws.mu, 0..rows * l),
-                be.view(&ws.logvar, 0..rows * l),
-                be.view(&ws.eps, 0..rows * l),
-                be.view_mut(&mut ws.z, 0..rows * l),
-            )
+        self.encode_forward(ws, rows)?;
+        let variational = s.kind.is_variational();
+        let kl_sum = if variational {
+            self.gaussian
+                .forward(be, rows, &ws.mu, &ws.logvar, &ws.eps, &mut ws.z)?
         } else {
             0.0
         };
         // The decoder reads z (VAE/CVAE) or the code (AE), with the
         // condition appended for the CVAE.
-        let code = if s.kind.is_variational() {
-            &ws.z
-        } else {
-            &ws.mu
-        };
+        let code = if variational { &ws.z } else { &ws.mu };
         if s.conditions > 0 {
             let (k, w) = (s.conditions, s.decoder_input());
+            let n = rows * w;
             be.copy_block(
                 rows,
                 l,
                 be.view(code, 0..rows * l),
                 l,
                 0,
-                be.view_mut(&mut ws.dec_in, 0..rows * w),
+                be.view_mut(&mut ws.dec_in, 0..n),
                 w,
                 0,
             );
@@ -502,32 +425,20 @@ impl<B: Backend + Clone> Autoencoder<B> {
                 be.view(&ws.cond, 0..rows * k),
                 k,
                 0,
-                be.view_mut(&mut ws.dec_in, 0..rows * w),
+                be.view_mut(&mut ws.dec_in, 0..n),
                 w,
                 l,
             );
         }
-        for i in 0..self.decoder.len() {
-            let layer = &self.decoder[i];
+        let input = if s.conditions > 0 { &ws.dec_in } else { code };
+        for (i, layer) in self.decoder.iter().enumerate() {
             let (done, rest) = ws.dec_act.split_at_mut(i);
-            let x = match done.last() {
-                Some(prev) => be.view(prev, 0..rows * layer.input),
-                None if s.conditions > 0 => be.view(&ws.dec_in, 0..rows * layer.input),
-                None => be.view(code, 0..rows * layer.input),
-            };
-            dense_forward(be, layer, rows, p, x, &mut rest[0]);
+            let x = done.last().unwrap_or(input);
+            layer.forward(be, rows, p, x, &mut rest[0])?;
         }
-        let d = s.input;
         let out = ws.dec_act.last().expect("decoder output");
-        let recon = be.sse_loss(
-            rows,
-            be.view(out, 0..rows * d),
-            be.view(&ws.x, 0..rows * d),
-            be.view_mut(
-                ws.d_dec_act.last_mut().expect("decoder output"),
-                0..rows * d,
-            ),
-        );
+        let d_out = ws.d_dec_act.last_mut().expect("decoder output");
+        let recon = sse(be, rows, s.input, out, &ws.x, d_out)?;
         Ok(LossParts {
             reconstruction: recon,
             kl: kl_sum / rows as f32,
@@ -535,8 +446,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
     }
 
     /// Backward pass of the last `forward` over the same rows: writes the
-    /// gradient of the mean loss (reconstruction + KL) into `ws.grads`,
-    /// overwriting it (every parameter is used exactly once per pass).
+    /// gradient of the mean loss (reconstruction + KL) into `ws.grads`.
     pub fn backward(&self, ws: &mut Workspace<B>, rows: usize) -> Result<()> {
         self.check_rows(ws, rows)?;
         let be = &self.backend;
@@ -544,19 +454,15 @@ impl<B: Backend + Clone> Autoencoder<B> {
         let p = &self.params;
         let l = s.latent;
         let variational = s.kind.is_variational();
+        let n_grads = self.layout.len();
+        // The dense layers accumulate their parameter gradients.
+        be.fill(be.view_mut(&mut ws.grads, 0..n_grads), 0.0);
+
         let code = if variational { &ws.z } else { &ws.mu };
-        for i in (0..self.decoder.len()).rev() {
-            let layer = &self.decoder[i];
-            let x = if i > 0 {
-                be.view(&ws.dec_act[i - 1], 0..rows * layer.input)
-            } else if s.conditions > 0 {
-                be.view(&ws.dec_in, 0..rows * layer.input)
-            } else {
-                be.view(code, 0..rows * layer.input)
-            };
-            let y = be.view(&ws.dec_act[i], 0..rows * layer.output);
+        let dec_input = if s.conditions > 0 { &ws.dec_in } else { code };
+        for (i, layer) in self.decoder.iter().enumerate().rev() {
+            let x = if i > 0 { &ws.dec_act[i - 1] } else { dec_input };
             let (before, from_i) = ws.d_dec_act.split_at_mut(i);
-            let dy = be.view(&from_i[0], 0..rows * layer.output);
             let dx = if i > 0 {
                 &mut before[i - 1]
             } else if s.conditions > 0 {
@@ -566,20 +472,21 @@ impl<B: Backend + Clone> Autoencoder<B> {
             } else {
                 &mut ws.dmu
             };
-            dense_backward(
+            layer.backward(
                 be,
-                layer,
                 rows,
                 p,
                 x,
-                y,
-                dy,
+                &ws.dec_act[i],
+                &from_i[0],
                 &mut ws.d_pre,
                 &mut ws.grads,
-                Some((dx, false)),
-            );
+                InputGrad::Overwrite(dx),
+            )?;
         }
         if s.conditions > 0 {
+            // The condition is an input, not a parameter: only the code's
+            // columns of the decoder input's gradient flow on.
             let w = s.decoder_input();
             let target = if variational { &mut ws.dz } else { &mut ws.dmu };
             be.copy_block(
@@ -594,90 +501,66 @@ impl<B: Backend + Clone> Autoencoder<B> {
             );
         }
         if variational {
-            be.gaussian_backward(
+            self.gaussian.backward(
+                be,
+                rows,
                 1.0 / rows as f32,
-                be.view(&ws.mu, 0..rows * l),
-                be.view(&ws.logvar, 0..rows * l),
-                be.view(&ws.eps, 0..rows * l),
-                be.view(&ws.dz, 0..rows * l),
-                be.view_mut(&mut ws.dmu, 0..rows * l),
-                be.view_mut(&mut ws.dlogvar, 0..rows * l),
-            );
+                &ws.mu,
+                &ws.logvar,
+                &ws.eps,
+                &ws.dz,
+                &mut ws.dmu,
+                &mut ws.dlogvar,
+            )?;
         }
         let n_enc = self.encoder.len();
-        {
-            let h_buf = if n_enc > 0 {
-                &ws.enc_act[n_enc - 1]
-            } else {
-                &ws.x
-            };
-            let h = be.view(h_buf, 0..rows * self.head_mu.input);
-            let mut dh = if n_enc > 0 {
-                Some(&mut ws.d_enc_act[n_enc - 1])
-            } else {
-                None
-            };
-            let mu = be.view(&ws.mu, 0..rows * l);
-            let dmu = be.view(&ws.dmu, 0..rows * l);
-            dense_backward(
+        let h = &ws.enc_act[n_enc - 1];
+        let dh = ws.d_enc_act.last_mut().expect("at least one hidden layer");
+        self.head_mu.backward(
+            be,
+            rows,
+            p,
+            h,
+            &ws.mu,
+            &ws.dmu,
+            &mut ws.d_pre,
+            &mut ws.grads,
+            InputGrad::Overwrite(&mut *dh),
+        )?;
+        if let Some(lv) = &self.head_logvar {
+            lv.backward(
                 be,
-                &self.head_mu,
                 rows,
                 p,
                 h,
-                mu,
-                dmu,
+                &ws.logvar,
+                &ws.dlogvar,
                 &mut ws.d_pre,
                 &mut ws.grads,
-                dh.as_mut().map(|b| (&mut **b, false)),
-            );
-            if let Some(lv_layer) = &self.head_logvar {
-                let lv = be.view(&ws.logvar, 0..rows * l);
-                let dlv = be.view(&ws.dlogvar, 0..rows * l);
-                dense_backward(
-                    be,
-                    lv_layer,
-                    rows,
-                    p,
-                    h,
-                    lv,
-                    dlv,
-                    &mut ws.d_pre,
-                    &mut ws.grads,
-                    dh.as_mut().map(|b| (&mut **b, true)),
-                );
-            }
+                InputGrad::Accumulate(&mut *dh),
+            )?;
         }
-        for i in (0..n_enc).rev() {
-            let layer = &self.encoder[i];
-            let x = if i > 0 {
-                be.view(&ws.enc_act[i - 1], 0..rows * layer.input)
-            } else if s.conditions > 0 {
-                be.view(&ws.enc_in, 0..rows * layer.input)
-            } else {
-                be.view(&ws.x, 0..rows * layer.input)
-            };
-            let y = be.view(&ws.enc_act[i], 0..rows * layer.output);
+        let input = if s.conditions > 0 { &ws.enc_in } else { &ws.x };
+        for (i, layer) in self.encoder.iter().enumerate().rev() {
+            let x = if i > 0 { &ws.enc_act[i - 1] } else { input };
             let (before, from_i) = ws.d_enc_act.split_at_mut(i);
-            let dy = be.view(&from_i[0], 0..rows * layer.output);
             // The input's gradient is not needed: nothing trainable lies below.
             let dx = if i > 0 {
-                Some((&mut before[i - 1], false))
+                InputGrad::Overwrite(&mut before[i - 1])
             } else {
-                None
+                InputGrad::Skip
             };
-            dense_backward(
+            layer.backward(
                 be,
-                layer,
                 rows,
                 p,
                 x,
-                y,
-                dy,
+                &ws.enc_act[i],
+                &from_i[0],
                 &mut ws.d_pre,
                 &mut ws.grads,
                 dx,
-            );
+            )?;
         }
         Ok(())
     }
@@ -693,100 +576,17 @@ impl<B: Backend + Clone> Autoencoder<B> {
         logvar: &mut [f32],
     ) -> Result<()> {
         self.check_rows(ws, rows)?;
-        let n = rows * self.shape.latent;
-        crate::error::check_len("encoded mu", mu.len(), &[rows, self.shape.latent])?;
-        self.encode_forward(ws, rows);
-        let be = &self.backend;
-        be.download(be.view(&ws.mu, 0..n), mu);
+        let l = self.shape.latent;
+        crate::error::check_len("encoded mu", mu.len(), &[rows, l])?;
         if self.shape.kind.is_variational() {
-            crate::error::check_len("encoded logvar", logvar.len(), &[rows, self.shape.latent])?;
-            be.download(be.view(&ws.logvar, 0..n), logvar);
+            crate::error::check_len("encoded logvar", logvar.len(), &[rows, l])?;
+        }
+        self.encode_forward(ws, rows)?;
+        let be = &self.backend;
+        be.download(be.view(&ws.mu, 0..rows * l), mu);
+        if self.shape.kind.is_variational() {
+            be.download(be.view(&ws.logvar, 0..rows * l), logvar);
         }
         Ok(())
-    }
-}
-
-/// `y = act(x W^T + b)` for `x: [rows, in]`, `W: [out, in]`, `y: [rows, out]`.
-fn dense_forward<B: Backend>(
-    be: &B,
-    l: &DenseSpec,
-    rows: usize,
-    params: &B::Buf,
-    x: B::View<'_>,
-    y: &mut B::Buf,
-) {
-    let w = be.view(params, l.weight.clone());
-    be.gemm(
-        Transpose::No,
-        Transpose::Yes,
-        rows,
-        l.output,
-        l.input,
-        1.0,
-        x,
-        w,
-        0.0,
-        be.view_mut(y, 0..rows * l.output),
-    );
-    be.bias_act_forward(
-        l.act,
-        l.output,
-        be.view(params, l.bias.clone()),
-        be.view_mut(y, 0..rows * l.output),
-    );
-}
-
-/// Backward of `dense_forward` given `dy` (gradient w.r.t. its output `y`):
-/// overwrites the layer's weight and bias gradients, and writes (or with
-/// `accumulate`, adds) `dx = dpre W` when a target is given.
-#[allow(clippy::too_many_arguments)]
-fn dense_backward<'a, B: Backend>(
-    be: &B,
-    l: &DenseSpec,
-    rows: usize,
-    params: &B::Buf,
-    x: B::View<'_>,
-    y: B::View<'_>,
-    dy: B::View<'a>,
-    d_pre: &'a mut B::Buf,
-    grads: &mut B::Buf,
-    dx: Option<(&mut B::Buf, bool)>,
-) {
-    let n = rows * l.output;
-    // A linear layer's pre-activation gradient is dy itself.
-    let dpre = if l.act == Activation::Identity {
-        dy
-    } else {
-        be.act_backward(l.act, y, dy, be.view_mut(&mut *d_pre, 0..n));
-        let d_pre: &'a B::Buf = d_pre;
-        be.view(d_pre, 0..n)
-    };
-    be.gemm(
-        Transpose::Yes,
-        Transpose::No,
-        l.output,
-        l.input,
-        rows,
-        1.0,
-        dpre,
-        x,
-        0.0,
-        be.view_mut(grads, l.weight.clone()),
-    );
-    be.col_sum(l.output, dpre, be.view_mut(grads, l.bias.clone()), false);
-    if let Some((dx, accumulate)) = dx {
-        let beta = if accumulate { 1.0 } else { 0.0 };
-        be.gemm(
-            Transpose::No,
-            Transpose::No,
-            rows,
-            l.input,
-            l.output,
-            1.0,
-            dpre,
-            be.view(params, l.weight.clone()),
-            beta,
-            be.view_mut(dx, 0..rows * l.input),
-        );
     }
 }

@@ -12,20 +12,18 @@ use super::autoencoder::{Autoencoder, AutoencoderShape, LearnerKind, LossParts, 
 use super::feature_learner::{FeatureLearner, TrainingSummary};
 use crate::audio::N_MELS;
 use crate::backend::cpu::Cpu;
-use crate::backend::{AdamStep, Backend};
+use crate::backend::Backend;
 use crate::config::{LearnerConfig, SegmentConfig};
 use crate::error::{Error, Result};
 use crate::features::normalize::BandStats;
 use crate::features::segments::segment_dim;
+use crate::nn::adam::Adam;
+use crate::nn::gaussian::Gaussian;
 use crate::rng::stream;
 use crate::train::early_stop::{Decision, Direction, EarlyStopping};
 use crate::train::log::JsonLinesLog;
 use rand::seq::SliceRandom;
-use rand_distr::{Distribution, StandardNormal};
 use std::time::Instant;
-
-/// Adam's epsilon (both presets).
-const ADAM_EPS: f32 = 1e-8;
 
 /// Everything one training run needs.
 #[derive(Clone, Copy, Debug)]
@@ -133,19 +131,16 @@ pub fn fit_on<B: Backend + Clone>(
     let cap = cfg.batch.min(train_idx.len());
     let mut ws = model.workspace(cap)?;
     let n_params = model.layout().len();
-    let mut adam_m = backend.alloc(n_params)?;
-    let mut adam_v = backend.alloc(n_params)?;
+    let mut adam = Adam::new(backend, n_params, cfg.lr, cfg.adam)?;
     let l = cfg.latent;
     let mut host = HostBatch {
         x: vec![0.0; cap * dim],
         cond: vec![0.0; cap * conditions],
         eps: vec![0.0; cap * l],
     };
-    let (beta1, beta2) = cfg.adam.betas();
     let mut early = EarlyStopping::new(Direction::Minimize, cfg.patience);
     let mut best_params = vec![0.0f32; n_params];
     let mut best: Option<(usize, LossParts)> = None;
-    let mut step: u32 = 0;
     let mut epochs_run = 0;
     let batches = train_idx.len().div_ceil(cap);
 
@@ -175,9 +170,7 @@ pub fn fit_on<B: Backend + Clone>(
             let rows = chunk.len();
             host.gather(backend, &mut ws, &data, dim, req.labels, conditions, chunk);
             if req.kind.is_variational() {
-                for e in &mut host.eps[..rows * l] {
-                    *e = StandardNormal.sample(&mut noise);
-                }
+                Gaussian::draw_eps(&mut noise, &mut host.eps[..rows * l]);
                 backend.upload(
                     &host.eps[..rows * l],
                     backend.view_mut(&mut ws.eps, 0..rows * l),
@@ -185,21 +178,7 @@ pub fn fit_on<B: Backend + Clone>(
             }
             let loss = model.forward(&mut ws, rows)?;
             model.backward(&mut ws, rows)?;
-            step += 1;
-            let hp = AdamStep {
-                lr: cfg.lr,
-                beta1,
-                beta2,
-                eps: ADAM_EPS,
-                step,
-            };
-            backend.adam(
-                hp,
-                backend.view_mut(model.params_mut(), 0..n_params),
-                backend.view(&ws.grads, 0..n_params),
-                backend.view_mut(&mut adam_m, 0..n_params),
-                backend.view_mut(&mut adam_v, 0..n_params),
-            );
+            adam.step(backend, model.params_mut(), &ws.grads)?;
             sum_recon += f64::from(loss.reconstruction) * rows as f64;
             sum_kl += f64::from(loss.kl) * rows as f64;
             if let Some(b) = &bar {
