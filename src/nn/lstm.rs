@@ -249,7 +249,9 @@ impl Lstm {
 
     /// Forward pass over `x: [steps, batch, input]` (the first
     /// `steps * batch * input` values of the buffer) with `lengths[b]` real
-    /// steps in sequence `b`. Results stay in `ws`: see
+    /// steps in sequence `b`. Padded steps of `x` may hold any finite values
+    /// (zeros are usual): they never reach a result, but the weight-gradient
+    /// GEMM multiplies them by zero, which a NaN or infinity would survive. Results stay in `ws`: see
     /// [`LstmWorkspace::outputs`] and [`LstmWorkspace::final_hidden`].
     #[allow(clippy::too_many_arguments)]
     pub fn forward<B: Backend>(
