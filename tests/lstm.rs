@@ -403,7 +403,7 @@ fn train(seed: u64) -> (Vec<f32>, f32, f32) {
     for _ in 0..20 {
         lstm.forward(&cpu, &params, &x, steps, batch, &lengths, &mut ws)
             .unwrap();
-        h_last.copy_from_slice(ws.final_hidden(&cpu).unwrap());
+        ws.copy_final_hidden(&cpu, &mut h_last).unwrap();
         losses.push(loss::sse(&cpu, batch, hidden, &h_last, &target, &mut d_final).unwrap());
         grads.fill(0.0);
         lstm.backward(

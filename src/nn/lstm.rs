@@ -26,6 +26,11 @@
 //! input) and a fixed-order column sum for the biases (`b_ih` and `b_hh` get
 //! the same gradient, since only their sum enters the gates).
 //!
+//! # Variable lengths
+//! Any order of lengths in a batch is correct. Sorting a batch by decreasing
+//! length makes the sequences still running at each step the leading rows,
+//! and the per-step GEMMs then skip the finished ones.
+//!
 //! # Memory
 //! All activations and scratch live in an [`LstmWorkspace`] sized once for the
 //! largest `(T, B)` and reused by every call: `forward` and `backward` never
@@ -40,8 +45,7 @@
 //! let mut ws = lstm.workspace(&be, max_steps, batch_size)?;
 //! // per batch (x: [steps, batch, features], time-major, zero-padded):
 //! lstm.forward(&be, &arena.params, &x, steps, batch, &lengths, &mut ws)?;
-//! let h_last = ws.final_hidden(&be)?;   // [batch, H] view; copy_block it into
-//!                                      // the head's input buffer
+//! ws.copy_final_hidden(&be, &mut head_input)?;   // [batch, H]
 //! ... head forward, loss, head backward give d_h_last: [batch, H] ...
 //! arena.zero_grads(&be);   // (before the head's backward)
 //! lstm.backward(&be, &arena.params, &x, &mut ws, None, Some(&d_h_last),
@@ -112,6 +116,11 @@ pub struct LstmWorkspace<B: Backend> {
     dbias: B::Buf,
     /// `[T, B]`: whether step `t` of sequence `b` is a real step.
     active: Vec<bool>,
+    /// `[T]`: rows `0..live_rows[t]` hold every sequence still running at
+    /// step `t`; the per-step GEMMs skip the rest (finished sequences only
+    /// carry their state), which saves most of their padding work when a
+    /// batch is sorted by decreasing length.
+    live_rows: Vec<usize>,
     /// Shape of the last forward pass (0 before the first).
     steps: usize,
     batch: usize,
@@ -232,6 +241,7 @@ impl Lstm {
             dh_initial: backend.alloc(max_batch * h)?,
             dbias: backend.alloc(4 * h)?,
             active: vec![false; rows],
+            live_rows: vec![0; max_steps],
             steps: 0,
             batch: 0,
         })
@@ -239,7 +249,9 @@ impl Lstm {
 
     /// Forward pass over `x: [steps, batch, input]` (the first
     /// `steps * batch * input` values of the buffer) with `lengths[b]` real
-    /// steps in sequence `b`. Results stay in `ws`: see
+    /// steps in sequence `b`. Padded steps of `x` may hold any finite values
+    /// (zeros are usual): they never reach a result, but the weight-gradient
+    /// GEMM multiplies them by zero, which a NaN or infinity would survive. Results stay in `ws`: see
     /// [`LstmWorkspace::outputs`] and [`LstmWorkspace::final_hidden`].
     #[allow(clippy::too_many_arguments)]
     pub fn forward<B: Backend>(
@@ -286,6 +298,10 @@ impl Lstm {
             for (b, &len) in lengths.iter().enumerate() {
                 ws.active[t * batch + b] = t < len;
             }
+            ws.live_rows[t] = lengths
+                .iter()
+                .rposition(|&len| t < len)
+                .map_or(0, |b| b + 1);
         }
         ws.steps = steps;
         ws.batch = batch;
@@ -321,19 +337,20 @@ impl Lstm {
             let w_hh = backend.view(params, lp.weight_hh.clone());
             for t in 0..steps {
                 let gates_t = t * batch * g..(t + 1) * batch * g;
-                if t > 0 {
+                let live = ws.live_rows[t];
+                if t > 0 && live > 0 {
                     // h_0 = 0: the first step has no recurrent part.
                     backend.gemm(
                         Transpose::No,
                         Transpose::Yes,
-                        batch,
+                        live,
                         g,
                         h,
                         1.0,
-                        backend.view(&lb.h, t * state..(t + 1) * state),
+                        backend.view(&lb.h, t * state..t * state + live * h),
                         w_hh,
                         1.0,
-                        backend.view_mut(&mut lb.gates, gates_t.clone()),
+                        backend.view_mut(&mut lb.gates, gates_t.start..gates_t.start + live * g),
                     );
                 }
                 let two_states = t * state..(t + 2) * state;
@@ -463,18 +480,23 @@ impl Lstm {
                     backend.view_mut(&mut ws.dgates, gates_t.clone()),
                     dh_carry,
                 );
-                if t > 0 {
+                let live = ws.live_rows[t];
+                if t > 0 && live > 0 {
+                    // Rows past `live` have zero gate gradients: nothing to add.
                     backend.gemm(
                         Transpose::No,
                         Transpose::No,
-                        batch,
+                        live,
                         h,
                         g,
                         1.0,
-                        backend.view(&ws.dgates, gates_t),
+                        backend.view(&ws.dgates, gates_t.start..gates_t.start + live * g),
                         w_hh,
                         1.0,
-                        backend.view_mut(&mut ws.dh_seq, step.start - state..step.start),
+                        backend.view_mut(
+                            &mut ws.dh_seq,
+                            step.start - state..step.start - state + live * h,
+                        ),
                     );
                 }
             }
@@ -598,6 +620,29 @@ impl<B: Backend> LstmWorkspace<B> {
         let state = self.ready()?;
         let top = self.layers.last().expect("at least one layer");
         Ok(backend.view(&top.h, state * self.steps..state * (self.steps + 1)))
+    }
+
+    /// Copies [`LstmWorkspace::final_hidden`] into the first `batch * H`
+    /// values of `dst` (e.g. the input buffer of a dense head).
+    pub fn copy_final_hidden(&self, backend: &B, dst: &mut B::Buf) -> Result<()> {
+        let state = self.ready()?;
+        check_capacity(
+            backend,
+            "LSTM final-state copy",
+            dst,
+            &[self.batch, self.hidden],
+        )?;
+        backend.copy_block(
+            1,
+            state,
+            self.final_hidden(backend)?,
+            state,
+            0,
+            backend.view_mut(dst, 0..state),
+            state,
+            0,
+        );
+        Ok(())
     }
 
     fn ready(&self) -> Result<usize> {

@@ -15,8 +15,9 @@ use rayon::prelude::*;
 use wide::f32x8;
 
 /// Below this many state values per step the rayon split costs more than it
-/// saves (one row of H = 128 takes well under a microsecond).
-const PAR_MIN_VALUES: usize = 1 << 14;
+/// saves: a step of the classifier (32 x 128 values) is some 20-30 us of
+/// work, a rayon split a few us.
+const PAR_MIN_VALUES: usize = 1 << 12;
 
 /// One row of the zipped forward buffers: (gates, c, h) written, (c_prev, h_prev) read.
 type ForwardRow<'a> = (
