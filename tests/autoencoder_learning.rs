@@ -8,7 +8,7 @@ use vaeser::audio::load_logmel;
 use vaeser::config::{LearnerConfig, SegmentConfig};
 use vaeser::features::segments::append_segments;
 use vaeser::models::autoencoder::LearnerKind;
-use vaeser::models::fit_autoencoder::{fit, EpochRecord, FitRequest};
+use vaeser::models::fit_autoencoder::{fit, validation_split, EpochRecord, FitRequest};
 use vaeser::train::log::JsonLinesLog;
 
 /// `../shared` next to the repository, or `$VAESER_SHARED` where the
@@ -135,5 +135,30 @@ fn reconstruction_falls_by_a_large_factor_for_ae_vae_and_cvae() {
             assert!(epochs.iter().all(|e| e.train_kl == 0.0));
         }
         assert_eq!(learner.summary.epochs_run, epochs.len());
+
+        // The best epoch's weights were kept: the returned model's loss on
+        // the validation segments is the best logged validation loss.
+        let (best_epoch, best) = epochs
+            .iter()
+            .map(|e| e.val_reconstruction)
+            .enumerate()
+            .fold(
+                (0, f64::INFINITY),
+                |b, (i, v)| if v < b.1 { (i, v) } else { b },
+            );
+        assert_eq!(learner.summary.best_epoch, best_epoch);
+        let (_, val) = validation_split(n, config.validation_fraction, 3, Some(0));
+        let val_data: Vec<f32> = val
+            .iter()
+            .flat_map(|&i| data[i * 800..(i + 1) * 800].iter().copied())
+            .collect();
+        let val_labels: Vec<usize> = val.iter().map(|&i| labels[i]).collect();
+        let (recon, _) = learner
+            .reconstruction_loss(&val_data, Some(&val_labels))
+            .unwrap();
+        assert!(
+            (recon - best).abs() <= 1e-4 * best,
+            "{kind}: restored model's validation loss {recon}, best logged {best} (epoch {best_epoch})"
+        );
     }
 }

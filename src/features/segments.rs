@@ -8,9 +8,11 @@
 //! shorter than one 32 ms analysis frame) has nothing to repeat: that is an
 //! error naming the file, which corpus-level callers report and skip.
 
-use crate::audio::{LogMel, N_MELS};
+use crate::audio::{load_logmel, LogMel, N_MELS};
 use crate::config::SegmentConfig;
+use crate::corpus::{Skipped, Utterance};
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 use std::path::Path;
 
 /// Values per segment: `frames * N_MELS` (800 with the defaults).
@@ -85,6 +87,56 @@ pub fn segments(logmel: &LogMel, config: &SegmentConfig, source: &Path) -> Resul
     let mut out = Vec::new();
     append_segments(logmel, config, source, &mut out)?;
     Ok(out)
+}
+
+/// The segments of many utterances, their LogMel computed in parallel (with
+/// a progress bar on a terminal). Entry `i` is `None` for an utterance that
+/// could not be used (unreadable audio, no frame); the reasons are returned
+/// alongside, and with `strict` the first one is an error instead.
+pub fn segment_utterances(
+    utterances: &[Utterance],
+    config: &SegmentConfig,
+    strict: bool,
+    progress: bool,
+) -> Result<(Vec<Option<Vec<f32>>>, Vec<Skipped>)> {
+    let bar =
+        progress.then(|| crate::train::progress::bar(utterances.len() as u64, "LogMel + segments"));
+    let results: Vec<Result<Vec<f32>>> = utterances
+        .par_iter()
+        .map(|u| {
+            let r = load_logmel(&u.path).and_then(|lm| segments(&lm, config, &u.path));
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+            r
+        })
+        .collect();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut out = Vec::with_capacity(results.len());
+    let mut skipped = Vec::new();
+    for (u, r) in utterances.iter().zip(results) {
+        match r {
+            Ok(s) => out.push(Some(s)),
+            Err(e) if strict => return Err(e),
+            Err(e) => {
+                // The path goes into `Skipped::path`, not twice into the message.
+                let message = e.to_string();
+                let prefix = format!("{}: ", u.path.display());
+                skipped.push(Skipped {
+                    path: u.path.clone(),
+                    line: None,
+                    reason: message
+                        .strip_prefix(&prefix)
+                        .unwrap_or(&message)
+                        .to_string(),
+                });
+                out.push(None);
+            }
+        }
+    }
+    Ok((out, skipped))
 }
 
 #[cfg(test)]

@@ -228,6 +228,70 @@ impl FeatureLearner {
         Ok(out)
     }
 
+    /// Mean reconstruction loss and KL per segment of raw segments
+    /// (`[n, segment_dim]`), with z = mu as in validation. The CVAE is
+    /// conditioned on `labels` (one per segment) when given, else uniformly.
+    pub fn reconstruction_loss(
+        &self,
+        segments: &[f32],
+        labels: Option<&[usize]>,
+    ) -> Result<(f64, f64)> {
+        let shape = self.model.shape();
+        let (dim, l, k) = (shape.input, shape.latent, shape.conditions);
+        if segments.is_empty() || segments.len() % dim != 0 {
+            return Err(Error::shape(format!(
+                "{} values are not a positive whole number of {dim}-value segments",
+                segments.len()
+            )));
+        }
+        let n = segments.len() / dim;
+        if let Some(ls) = labels {
+            if ls.len() != n {
+                return Err(Error::shape(format!(
+                    "{} labels for {n} segments",
+                    ls.len()
+                )));
+            }
+            if k > 0 {
+                if let Some(&bad) = ls.iter().find(|&&x| x >= k) {
+                    return Err(Error::shape(format!(
+                        "label {bad} out of range for a CVAE with {k} conditions"
+                    )));
+                }
+            }
+        }
+        let cap = n.min(ENCODE_CHUNK);
+        let mut ws = self.model.workspace(cap)?;
+        let be = *self.model.backend();
+        be.fill(be.view_mut(&mut ws.eps, 0..cap * l), 0.0);
+        let mut x = vec![0f32; cap * dim];
+        let mut cond = vec![0f32; cap * k];
+        let (mut recon, mut kl) = (0f64, 0f64);
+        for start in (0..n).step_by(cap) {
+            let rows = cap.min(n - start);
+            x[..rows * dim].copy_from_slice(&segments[start * dim..(start + rows) * dim]);
+            self.normalization.apply(&mut x[..rows * dim])?;
+            be.upload(&x[..rows * dim], be.view_mut(&mut ws.x, 0..rows * dim));
+            if k > 0 {
+                for r in 0..rows {
+                    let row = &mut cond[r * k..(r + 1) * k];
+                    match labels {
+                        Some(ls) => {
+                            row.fill(0.0);
+                            row[ls[start + r]] = 1.0;
+                        }
+                        None => row.fill(1.0 / k as f32),
+                    }
+                }
+                be.upload(&cond[..rows * k], be.view_mut(&mut ws.cond, 0..rows * k));
+            }
+            let loss = self.model.forward(&mut ws, rows)?;
+            recon += f64::from(loss.reconstruction) * rows as f64;
+            kl += f64::from(loss.kl) * rows as f64;
+        }
+        Ok((recon / n as f64, kl / n as f64))
+    }
+
     /// Stores the learner in `ck`: tensors named `prefix` + the PyTorch
     /// parameter names, metadata keys `prefix` + `shape`, `latent`,
     /// `labels`, `normalization`, `segments`, `config`, `seed`, `fold`,

@@ -124,7 +124,7 @@ pub fn fit_on<B: Backend + Clone>(
     let mut data = req.segments.to_vec();
     normalization.apply(&mut data)?;
 
-    let (train_idx, val_idx) = split(n, cfg.validation_fraction, req.seed, fold_key);
+    let (train_idx, val_idx) = validation_split(n, cfg.validation_fraction, req.seed, req.fold);
 
     let mut model = Autoencoder::new(backend, shape)?;
     model.init_pytorch(&mut stream(req.seed, "learner-init", fold_key, 0))?;
@@ -256,10 +256,20 @@ fn fold_label(fold: Option<u32>) -> String {
     fold.map_or_else(|| "all".to_string(), |f| f.to_string())
 }
 
-/// Splits segment indices into (training, validation), each sorted. The
-/// validation part is `fraction` of the segments (at least one when the
-/// fraction is positive), chosen by a named stream.
-fn split(n: usize, fraction: f32, seed: u64, fold: u32) -> (Vec<usize>, Vec<usize>) {
+/// Splits the indices of `n` training segments into (training, validation)
+/// as `fit` does, each sorted. The validation part is `fraction` of the
+/// segments (at least one when the fraction is positive, never all), chosen
+/// by the named stream `learner-validation`.
+pub fn validation_split(
+    n: usize,
+    fraction: f32,
+    seed: u64,
+    fold: Option<u32>,
+) -> (Vec<usize>, Vec<usize>) {
+    if n == 0 {
+        return (Vec::new(), Vec::new());
+    }
+    let fold = fold.unwrap_or(u32::MAX);
     let mut idx: Vec<usize> = (0..n).collect();
     let n_val = if fraction > 0.0 {
         ((fraction as f64 * n as f64).round() as usize).clamp(1, n - 1)
@@ -338,4 +348,24 @@ fn evaluate<B: Backend + Clone>(
         kl += f64::from(loss.kl) * chunk.len() as f64;
     }
     Ok((recon / idx.len() as f64, kl / idx.len() as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_split_is_seeded_disjoint_and_complete() {
+        let (train, val) = validation_split(100, 0.1, 7, Some(2));
+        assert_eq!((train.len(), val.len()), (90, 10));
+        let mut all = [train.clone(), val.clone()].concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
+        assert_eq!(validation_split(100, 0.1, 7, Some(2)), (train, val.clone()));
+        assert_ne!(validation_split(100, 0.1, 8, Some(2)).1, val);
+        assert_ne!(validation_split(100, 0.1, 7, Some(3)).1, val);
+        assert_eq!(validation_split(3, 0.01, 7, None).1.len(), 1);
+        assert_eq!(validation_split(2, 0.9, 7, None).1.len(), 1);
+        assert!(validation_split(5, 0.0, 7, None).1.is_empty());
+    }
 }
