@@ -1,1 +1,12 @@
-//! Owned by the front-end work; not written yet.
+//! manifest CSV loader.
+
+use super::{Corpus, LoadOptions};
+use crate::error::{Error, Result};
+use std::path::Path;
+
+pub fn load(root: &Path, _options: &LoadOptions) -> Result<Corpus> {
+    Err(Error::config(format!(
+        "cannot load {}: the manifest CSV loader is not available yet",
+        root.display()
+    )))
+}

@@ -8,7 +8,8 @@ pub mod manifest;
 pub mod ravdess;
 pub mod synth;
 
-use std::path::PathBuf;
+use crate::error::Result;
+use std::path::{Path, PathBuf};
 
 /// The four categorical classes, in this order everywhere (label indices).
 pub const EMOTIONS: [&str; 4] = ["neutral", "happy", "sad", "angry"];
@@ -70,4 +71,30 @@ pub struct Corpus {
     pub root: PathBuf,
     pub utterances: Vec<Utterance>,
     pub skipped: Vec<Skipped>,
+}
+
+impl Corpus {
+    /// Label names of the categorical task, in label-index order.
+    pub fn emotion_names() -> Vec<String> {
+        EMOTIONS.iter().map(|s| s.to_string()).collect()
+    }
+}
+
+/// How strictly a loader treats what it cannot use.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoadOptions {
+    /// Make the first unusable file or annotation line fatal instead of
+    /// skipping it and reporting it at the end.
+    pub strict: bool,
+}
+
+/// Loads a corpus of any kind from its root directory (for a manifest, the
+/// CSV file).
+pub fn load(kind: CorpusKind, root: &Path, options: &LoadOptions) -> Result<Corpus> {
+    match kind {
+        CorpusKind::Iemocap | CorpusKind::Synth => iemocap::load(root, options),
+        CorpusKind::Ravdess => ravdess::load(root, options),
+        CorpusKind::Emodb => emodb::load(root, options),
+        CorpusKind::Manifest => manifest::load(root, options),
+    }
 }

@@ -89,6 +89,10 @@ pub fn segments(logmel: &LogMel, config: &SegmentConfig, source: &Path) -> Resul
     Ok(out)
 }
 
+/// Each utterance's raw segments (`None` where its file could not be used)
+/// and what was skipped.
+pub type SegmentedUtterances = (Vec<Option<Vec<f32>>>, Vec<Skipped>);
+
 /// The segments of many utterances, their LogMel computed in parallel (with
 /// a progress bar on a terminal). Entry `i` is `None` for an utterance that
 /// could not be used (unreadable audio, no frame); the reasons are returned
@@ -98,7 +102,7 @@ pub fn segment_utterances(
     config: &SegmentConfig,
     strict: bool,
     progress: bool,
-) -> Result<(Vec<Option<Vec<f32>>>, Vec<Skipped>)> {
+) -> Result<SegmentedUtterances> {
     let bar =
         progress.then(|| crate::train::progress::bar(utterances.len() as u64, "LogMel + segments"));
     let results: Vec<Result<Vec<f32>>> = utterances
