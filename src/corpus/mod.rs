@@ -176,7 +176,8 @@ pub(crate) fn is_wav(path: &Path) -> bool {
 /// CSV file).
 pub fn load(kind: CorpusKind, root: &Path, options: &LoadOptions) -> Result<Corpus> {
     match kind {
-        CorpusKind::Iemocap | CorpusKind::Synth => iemocap::load(root, options),
+        CorpusKind::Iemocap => iemocap::load(root, options),
+        CorpusKind::Synth => iemocap::load_layout(root, options),
         CorpusKind::Ravdess => ravdess::load(root, options),
         CorpusKind::Emodb => emodb::load(root, options),
         CorpusKind::Manifest => manifest::load(root, options),
