@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use vaeser::corpus::synth::{self, Options, Size, Summary, Tag};
+use vaeser::corpus::{load, CorpusKind, Gender, LoadOptions};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("vaeser-synth-{name}-{}", std::process::id()));
@@ -281,6 +282,68 @@ fn layout_and_annotations_follow_iemocap() {
     assert!(std::fs::read_to_string(dir.join("README.txt"))
         .unwrap()
         .contains("seed: 3"));
+
+    // The project's own loader reads it as the annotations say.
+    let corpus = load(CorpusKind::Synth, &dir, &LoadOptions { strict: true }).unwrap();
+    assert!(corpus.skipped.is_empty(), "{:?}", corpus.skipped);
+    assert!(corpus.warnings.is_empty(), "{:?}", corpus.warnings);
+    assert_eq!(
+        corpus.label_counts(),
+        [
+            labels["neu"],
+            labels["hap"] + labels["exc"],
+            labels["sad"],
+            labels["ang"]
+        ]
+    );
+    assert_eq!(corpus.excluded.get("fru"), Some(&labels["fru"]));
+    assert_eq!(corpus.excluded.get("xxx"), Some(&labels["xxx"]));
+    assert!(corpus.utterances.iter().all(|u| u.label.is_some()));
+    let loaded_speakers: BTreeSet<&str> = corpus
+        .utterances
+        .iter()
+        .map(|u| u.speaker.as_str())
+        .collect();
+    let groups: BTreeSet<&str> = corpus.utterances.iter().map(|u| u.group.as_str()).collect();
+    assert_eq!(loaded_speakers.len(), 10, "{loaded_speakers:?}");
+    assert_eq!(groups.len(), 5, "{groups:?}");
+    for group in &groups {
+        for improvised in [true, false] {
+            let mut present = [false; 4];
+            for u in corpus
+                .utterances
+                .iter()
+                .filter(|u| u.group == *group && u.improvised == Some(improvised))
+            {
+                present[u.label.unwrap()] = true;
+            }
+            assert_eq!(
+                present, [true; 4],
+                "{group}, improvised {improvised}: a class is missing"
+            );
+        }
+    }
+    for u in &corpus.utterances {
+        let written = summary
+            .utterances
+            .iter()
+            .find(|w| w.name == u.id)
+            .unwrap_or_else(|| panic!("{} was not written", u.id));
+        let vad = u.vad.unwrap();
+        assert!(
+            (f64::from(vad.arousal) - written.vad[1]).abs() < 1e-4,
+            "{}",
+            u.id
+        );
+        assert_eq!(u.speaker, written.speaker);
+        let sex = u.speaker.chars().last().unwrap();
+        let gender = if sex == 'F' {
+            Gender::Female
+        } else {
+            Gender::Male
+        };
+        assert_eq!(u.gender, Some(gender), "{}", u.id);
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }
 
