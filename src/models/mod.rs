@@ -2,5 +2,7 @@
 
 pub mod autoencoder;
 pub mod classifier;
+pub mod classifier_fit;
+pub mod classifier_net;
 pub mod feature_learner;
 pub mod fit_autoencoder;
