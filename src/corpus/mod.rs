@@ -8,7 +8,8 @@ pub mod manifest;
 pub mod ravdess;
 pub mod synth;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The four categorical classes, in this order everywhere (label indices).
@@ -66,14 +67,82 @@ pub struct Skipped {
     pub reason: String,
 }
 
+impl Skipped {
+    pub fn new(path: impl Into<PathBuf>, line: Option<usize>, reason: impl Into<String>) -> Self {
+        Skipped {
+            path: path.into(),
+            line,
+            reason: reason.into(),
+        }
+    }
+
+    /// The error a strict run stops with.
+    pub fn into_error(self) -> Error {
+        Error::Format {
+            path: self.path,
+            line: self.line,
+            message: self.reason,
+        }
+    }
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.reason),
+            None => write!(f, "{}: {}", self.path.display(), self.reason),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Corpus {
     pub root: PathBuf,
     pub utterances: Vec<Utterance>,
     pub skipped: Vec<Skipped>,
+    /// Well-formed utterances left out because their label is not one of the
+    /// four classes, counted by the corpus's own label (e.g. "calm", "xxx").
+    pub excluded: BTreeMap<String, usize>,
+    /// Things the user should know that are not about one file (e.g. counts
+    /// of a full release that differ from the published ones).
+    pub warnings: Vec<String>,
 }
 
 impl Corpus {
+    pub fn new(root: &Path) -> Self {
+        Corpus {
+            root: root.to_path_buf(),
+            ..Corpus::default()
+        }
+    }
+
+    /// Records something unusable: skipped in a lenient run, the run's error
+    /// in a strict one.
+    pub fn skip(&mut self, options: &LoadOptions, skipped: Skipped) -> Result<()> {
+        if options.strict {
+            Err(skipped.into_error())
+        } else {
+            self.skipped.push(skipped);
+            Ok(())
+        }
+    }
+
+    pub fn exclude(&mut self, label: &str) {
+        *self.excluded.entry(label.to_string()).or_default() += 1;
+    }
+
+    /// Utterances per label index (`EMOTIONS` order); unlabelled ones are not
+    /// counted.
+    pub fn label_counts(&self) -> [usize; 4] {
+        let mut counts = [0; 4];
+        for u in &self.utterances {
+            if let Some(l) = u.label {
+                counts[l] += 1;
+            }
+        }
+        counts
+    }
+
     /// Label names of the categorical task, in label-index order.
     pub fn emotion_names() -> Vec<String> {
         EMOTIONS.iter().map(|s| s.to_string()).collect()
@@ -88,11 +157,27 @@ pub struct LoadOptions {
     pub strict: bool,
 }
 
+/// The sorted entries of a directory, with the error naming it.
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        paths.push(entry.map_err(|e| Error::io(dir, e))?.path());
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+pub(crate) fn is_wav(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
+}
+
 /// Loads a corpus of any kind from its root directory (for a manifest, the
 /// CSV file).
 pub fn load(kind: CorpusKind, root: &Path, options: &LoadOptions) -> Result<Corpus> {
     match kind {
-        CorpusKind::Iemocap | CorpusKind::Synth => iemocap::load(root, options),
+        CorpusKind::Iemocap => iemocap::load(root, options),
+        CorpusKind::Synth => iemocap::load_layout(root, options),
         CorpusKind::Ravdess => ravdess::load(root, options),
         CorpusKind::Emodb => emodb::load(root, options),
         CorpusKind::Manifest => manifest::load(root, options),
