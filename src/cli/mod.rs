@@ -9,6 +9,7 @@ pub mod features;
 pub mod fit_features;
 pub mod predict;
 pub mod reproduce;
+pub mod run_args;
 pub mod synth;
 pub mod train;
 

@@ -1,9 +1,82 @@
+//! `vaeser train`: one model file from a whole corpus.
+
+use super::config::ConfigArgs;
+use super::run_args::{progress, CorpusArgs};
 use super::Global;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::models::autoencoder::LearnerKind;
+use crate::models::bundle::{ModelBundle, TrainRequest};
+use std::path::PathBuf;
 
+/// Train on a whole corpus and write one self-contained model file.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(
+    long_about = "Trains a feature learner (AE, VAE or CVAE) and the LSTM classifier on \
+every utterance of the corpus that has one of the four emotions (no fold is held out; the \
+classifier's early stopping watches a stratified 10% of them), and writes one safetensors \
+file holding the front-end settings, the segment configuration, the normalisation \
+statistics, both networks and the label names: everything `vaeser predict` needs. The \
+JSON-lines training logs are written next to it (MODEL.learner.jsonl, MODEL.classifier.jsonl)."
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub corpus: CorpusArgs,
+    /// Feature learner.
+    #[arg(long, value_enum)]
+    pub model: LearnerKind,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The model file to write (safetensors).
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+}
 
-pub fn run(_args: Args, _global: &Global) -> Result<()> {
-    Err(Error::config("the 'train' command is not available yet"))
+pub fn run(args: Args, global: &Global) -> Result<()> {
+    let config = args.config.resolve()?;
+    let data = args.corpus.load(&config)?;
+    let log_dir = tempdir_next_to(&args.out);
+    let bundle = ModelBundle::train(&TrainRequest {
+        data: &data,
+        config: &config,
+        kind: args.model,
+        seed: global.seed,
+        progress: progress(),
+        log_dir: Some(&log_dir),
+    })?;
+    bundle.save(&args.out)?;
+    let name = args
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    for log in ["learner.jsonl", "classifier.jsonl"] {
+        let from = log_dir.join(log);
+        let to = args.out.with_file_name(format!("{name}.{log}"));
+        if from.exists() {
+            std::fs::rename(&from, &to).map_err(|e| crate::Error::io(&to, e))?;
+        }
+    }
+    let _ = std::fs::remove_dir(&log_dir);
+    println!(
+        "{}-LSTM trained on {} utterances of {}: written {}",
+        args.model.as_str().to_uppercase(),
+        data.select(
+            crate::eval::results::Task::Categorical,
+            crate::eval::results::Subset::Complete
+        )
+        .0
+        .len(),
+        args.corpus.data.display(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// A private directory beside the model file for the logs being written.
+fn tempdir_next_to(model: &std::path::Path) -> PathBuf {
+    let dir = model
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    dir.join(format!(".vaeser-train-logs.{}", std::process::id()))
 }

@@ -1,0 +1,284 @@
+//! The paper's whole experiment as one run (what `vaeser reproduce` does):
+//! Table 1 (AE-, VAE-, CVAE-LSTM x the corpus's subsets, categorical),
+//! Table 2 (the three models on valence, arousal and dominance, where the
+//! corpus has them) and Figure 2 (the categorical task over the latent sizes
+//! of the sweep), all through one `Driver`, then the report, the results,
+//! the figures and the run manifest.
+
+use super::crossval::{CellOutcome, CellSpec, Driver, DriverOptions};
+use super::dataset::CorpusData;
+use super::manifest::{program_version, Manifest, StageClock};
+use super::report::write_report;
+use super::results::{CellResult, ExperimentResults, FoldTiming, Subset, Task};
+use crate::config::{Config, CvaeCondition};
+use crate::error::Result;
+use crate::fsutil::write_atomic;
+use crate::models::autoencoder::LearnerKind;
+use std::path::{Path, PathBuf};
+
+/// The models of Tables 1 and 2, in their row order.
+pub const MODELS: [LearnerKind; 3] = [LearnerKind::Ae, LearnerKind::Vae, LearnerKind::Cvae];
+
+/// The subset Figure 2's sweep runs on.
+pub const SWEEP_SUBSET: Subset = Subset::Complete;
+
+/// What to run besides Table 1.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    pub dimensional: bool,
+    pub sweep: bool,
+}
+
+/// The cells of a run, in the order they are computed and reported.
+pub fn cells(data: &CorpusData, config: &Config, plan: Plan) -> Vec<(Table, CellSpec)> {
+    let latent = config.learner.latent;
+    let mut out = Vec::new();
+    for model in MODELS {
+        for subset in data.subsets() {
+            out.push((
+                Table::One,
+                CellSpec {
+                    model,
+                    task: Task::Categorical,
+                    subset,
+                    latent,
+                },
+            ));
+        }
+    }
+    if plan.dimensional && data.has_dimensions() {
+        for model in MODELS {
+            for task in Task::DIMENSIONS {
+                out.push((
+                    Table::Two,
+                    CellSpec {
+                        model,
+                        task,
+                        subset: Subset::Complete,
+                        latent,
+                    },
+                ));
+            }
+        }
+    }
+    if plan.sweep {
+        for name in &config.experiment.sweep_models {
+            let Some(model) = LearnerKind::parse(name) else {
+                continue;
+            };
+            for &latent in &config.experiment.latent_sweep {
+                out.push((
+                    Table::Sweep,
+                    CellSpec {
+                        model,
+                        task: Task::Categorical,
+                        subset: SWEEP_SUBSET,
+                        latent,
+                    },
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    One,
+    Two,
+    Sweep,
+}
+
+/// Everything a run made, besides the files.
+pub struct Outcome {
+    pub results: ExperimentResults,
+    pub notes: Vec<String>,
+    pub resumed_folds: usize,
+}
+
+/// Runs every cell of the plan. A cell that appears twice (a sweep point
+/// equal to a Table 1 cell) is computed once.
+pub fn run(
+    data: &CorpusData,
+    config: &Config,
+    preset: &str,
+    plan: Plan,
+    options: DriverOptions,
+    clock: &mut StageClock,
+) -> Result<Outcome> {
+    let seed = options.seed;
+    let mut driver = Driver::new(data, config, options);
+    let mut done: Vec<(String, CellResult)> = Vec::new();
+    let mut results = ExperimentResults {
+        program: program_version(),
+        corpus: data.corpus.clone(),
+        seed,
+        preset: preset.to_string(),
+        config: config.clone(),
+        n_utterances: 0,
+        table1: Vec::new(),
+        table2: Vec::new(),
+        sweep: Vec::new(),
+    };
+    let mut resumed_folds = 0;
+    let plan_cells = cells(data, config, plan);
+    for (i, (table, spec)) in plan_cells.iter().enumerate() {
+        let id = spec.id();
+        let cell = match done.iter().find(|(k, _)| *k == id) {
+            Some((_, c)) => c.clone(),
+            None => {
+                eprintln!("[{}/{}] {id}", i + 1, plan_cells.len());
+                let CellOutcome {
+                    result,
+                    timings,
+                    resumed_folds: r,
+                } = driver.run_cell(spec)?;
+                resumed_folds += r;
+                record_timings(clock, &id, &timings);
+                done.push((id, result.clone()));
+                result
+            }
+        };
+        match table {
+            Table::One => results.table1.push(cell),
+            Table::Two => results.table2.push(cell),
+            Table::Sweep => results.sweep.push(cell),
+        }
+    }
+    let (trained, reused) = driver.learner_counts();
+    eprintln!("feature learners: {trained} trained, {reused} reused from identical training data");
+    results.n_utterances = data
+        .utterances
+        .iter()
+        .filter(|u| u.label.is_some() || (!results.table2.is_empty() && u.vad.is_some()))
+        .count();
+    let notes = notes(data, config, plan, &results);
+    Ok(Outcome {
+        results,
+        notes,
+        resumed_folds,
+    })
+}
+
+/// Sums a cell's fold timings into the manifest's stages.
+pub fn record_timings(clock: &mut StageClock, id: &str, timings: &[FoldTiming]) {
+    let sum = |f: fn(&FoldTiming) -> f64| timings.iter().map(f).sum::<f64>();
+    clock.record(&format!("{id}: feature learner"), sum(|t| t.learner));
+    clock.record(&format!("{id}: encode"), sum(|t| t.encode));
+    clock.record(&format!("{id}: classifier"), sum(|t| t.classifier));
+    clock.record(&format!("{id}: evaluate"), sum(|t| t.evaluate));
+}
+
+/// Lines of the report about how the numbers were made. Only facts that do
+/// not depend on the machine, the thread count or a resume, so reports of
+/// the same configuration and seed are identical.
+pub fn notes(
+    data: &CorpusData,
+    config: &Config,
+    plan: Plan,
+    results: &ExperimentResults,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    notes.push(match config.learner.cvae_condition {
+        CvaeCondition::Uniform => "CVAE features: every segment (training, validation and test) encoded with the uniform condition (1/K in each label slot), so no label reaches the classifier's features".to_string(),
+        CvaeCondition::Oracle => format!("CVAE features: {}: segments encoded with their true label; a diagnostic, not a result", crate::models::feature_learner::ORACLE_MARK),
+    });
+    notes.push(
+        "each fold trains its own feature learner on that fold's training utterances of the cell (z-score statistics from those segments only); learners with identical training data are trained once and reused".to_string(),
+    );
+    notes.push(format!(
+        "classifier validation: {}% of each fold's training utterances, stratified by label",
+        (100.0 * config.classifier.validation_fraction).round()
+    ));
+    if !data.has_dimensions() {
+        notes
+            .push("Table 2 not run: the corpus has no valence/arousal/dominance annotation".into());
+    } else if !plan.dimensional {
+        notes.push("Table 2 not run (--skip-dimensional or experiment.dimensional = false)".into());
+    }
+    if plan.sweep {
+        notes.push(format!(
+            "Figure 2: categorical task on the {} subset; a sweep point equal to a Table 1 cell is that cell",
+            SWEEP_SUBSET.name()
+        ));
+    } else {
+        notes.push("Figure 2 not run (--skip-sweep)".into());
+    }
+    if !data.skipped.is_empty() {
+        notes.push(format!(
+            "{} input files skipped (listed with the reason in skipped.json)",
+            data.skipped.len()
+        ));
+    }
+    if !data.excluded.is_empty() {
+        let list: Vec<String> = data
+            .excluded
+            .iter()
+            .map(|(label, n)| format!("{label} {n}"))
+            .collect();
+        notes.push(format!(
+            "utterances with labels outside the four classes left out of the categorical task: {}",
+            list.join(", ")
+        ));
+    }
+    for w in &data.warnings {
+        notes.push(format!("corpus: {w}"));
+    }
+    if results.table1.iter().any(|c| c.oracle_labels) {
+        notes.push("cells marked \"oracle labels\" leak the test labels into the features".into());
+    }
+    notes
+}
+
+/// Writes `report.md`, `results.json`, `figures/`, `skipped.json` and
+/// `manifest.json` under `out`.
+pub fn write_outputs(
+    out: &Path,
+    data: &CorpusData,
+    outcome: &Outcome,
+    preset: &str,
+    clock: &StageClock,
+) -> Result<Vec<PathBuf>> {
+    let mut written = write_report(out, &outcome.results, &outcome.notes)?;
+    let skipped = out.join("skipped.json");
+    write_atomic(
+        &skipped,
+        serde_json::to_string_pretty(&data.skipped)
+            .unwrap_or_else(|_| "[]".into())
+            .as_bytes(),
+    )?;
+    written.push(skipped);
+    let manifest = out.join("manifest.json");
+    run_manifest(
+        data,
+        &outcome.results.config,
+        outcome.results.seed,
+        preset,
+        clock,
+    )
+    .write(&manifest)?;
+    written.push(manifest);
+    Ok(written)
+}
+
+pub fn run_manifest(
+    data: &CorpusData,
+    config: &Config,
+    seed: u64,
+    preset: &str,
+    clock: &StageClock,
+) -> Manifest {
+    Manifest {
+        program: program_version(),
+        command: std::env::args().collect(),
+        seed,
+        preset: preset.to_string(),
+        config: config.clone(),
+        threads: rayon::current_num_threads(),
+        corpus: data.corpus.clone(),
+        corpus_root: data.root.clone(),
+        inputs: data.inputs.clone(),
+        stages: clock.stages().to_vec(),
+        total_seconds: clock.total_seconds(),
+    }
+}

@@ -1,0 +1,99 @@
+//! Completed folds on disk, so an interrupted cross-validation continues
+//! where it stopped: `DIR/cells/<cell-id>/fold-N.json` holds one fold's
+//! record and timing together with the fingerprint of everything the result
+//! depends on (program version, configuration, seed, corpus, cell). A file is
+//! written atomically once its fold is complete, so it is either whole or
+//! absent.
+
+use super::results::{FoldRecord, FoldTiming};
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Makes the driver stop with `Error::Interrupted` after this many folds have
+/// been completed (and saved) by the process: a way to interrupt a run at a
+/// fold boundary on purpose, e.g. to test `--resume`.
+pub const STOP_AFTER_FOLDS_ENV: &str = "VAESER_STOP_AFTER_FOLDS";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FoldFile {
+    pub fingerprint: String,
+    pub record: FoldRecord,
+    pub timing: FoldTiming,
+}
+
+/// Where a cell's folds live under a run's output directory.
+pub fn cell_dir(out: &Path, cell_id: &str) -> PathBuf {
+    out.join("cells").join(cell_id)
+}
+
+pub fn fold_path(cell_dir: &Path, fold: usize) -> PathBuf {
+    cell_dir.join(format!("fold-{fold}.json"))
+}
+
+pub fn write_fold(path: &Path, file: &FoldFile) -> Result<()> {
+    let json = serde_json::to_string_pretty(file)
+        .map_err(|e| Error::config(format!("fold record does not serialise: {e}")))?;
+    write_atomic(path, json.as_bytes())
+}
+
+/// Reads a completed fold, checking that it belongs to this run. `None` when
+/// the fold has not been completed yet.
+pub fn read_fold(path: &Path, fingerprint: &str) -> Result<Option<FoldFile>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let file: FoldFile = serde_json::from_str(&text)
+        .map_err(|e| Error::format(path, format!("not a fold record: {e}")))?;
+    if file.fingerprint != fingerprint {
+        return Err(Error::format(
+            path,
+            "this fold was computed with another program version, configuration, seed or \
+             corpus than the run being resumed; use the same options, or another --out \
+             directory to start afresh",
+        ));
+    }
+    Ok(Some(file))
+}
+
+/// Fails when `out` already holds completed folds and the run was not asked
+/// to resume, so that a finished or interrupted run is never overwritten by
+/// accident.
+pub fn refuse_to_overwrite(out: &Path) -> Result<()> {
+    let cells = out.join("cells");
+    let Ok(entries) = std::fs::read_dir(&cells) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let Ok(files) = std::fs::read_dir(entry.path()) else {
+            continue;
+        };
+        let has_fold = files.flatten().any(|f| {
+            let name = f.file_name().to_string_lossy().into_owned();
+            name.starts_with("fold-") && name.ends_with(".json")
+        });
+        if has_fold {
+            return Err(Error::config(format!(
+                "{} already holds completed folds of a run; pass --resume to continue it, \
+                 or choose another --out directory",
+                out.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The fold limit set by `STOP_AFTER_FOLDS_ENV`, if any.
+pub fn stop_after_folds() -> Result<Option<usize>> {
+    match std::env::var(STOP_AFTER_FOLDS_ENV) {
+        Ok(v) => v.trim().parse().map(Some).map_err(|_| {
+            Error::config(format!(
+                "{STOP_AFTER_FOLDS_ENV}={v:?} is not a number of folds"
+            ))
+        }),
+        Err(_) => Ok(None),
+    }
+}
