@@ -3,5 +3,7 @@
 pub mod autoencoder;
 pub mod bundle;
 pub mod classifier;
+pub mod classifier_fit;
+pub mod classifier_net;
 pub mod feature_learner;
 pub mod fit_autoencoder;

@@ -1,0 +1,201 @@
+//! The classifier outside training: padding invariance of `predict_proba`,
+//! the stratified validation split, and checkpoints (PyTorch names, bit-exact
+//! round trip, clear errors on a mismatch).
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+use vaeser::checkpoint::Checkpoint;
+use vaeser::models::classifier::{stratified_split, Classifier, ClassifierShape, PREDICT_BATCH};
+
+fn shape() -> ClassifierShape {
+    ClassifierShape {
+        input: 7,
+        hidden: 12,
+        layers: 2,
+        dense: 9,
+        classes: 4,
+    }
+}
+
+fn random_sequences(seed: u64, n: usize, input: usize) -> Vec<Vec<f32>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let steps = rng.gen_range(1..30);
+            (0..steps * input)
+                .map(|_| rng.gen_range(-2.0..2.0))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn a_sequence_gets_the_same_probabilities_alone_or_in_any_padded_batch() {
+    let model = Classifier::new(shape(), 5, Some(1)).unwrap();
+    // More than one batch, lengths 1..30 in random order.
+    let seqs = random_sequences(1, PREDICT_BATCH + 13, 7);
+    let views: Vec<&[f32]> = seqs.iter().map(|s| s.as_slice()).collect();
+    let together = model.predict_proba(&views).unwrap();
+    assert_eq!(together.len(), seqs.len());
+    let reversed: Vec<&[f32]> = views.iter().rev().copied().collect();
+    let mut backwards = model.predict_proba(&reversed).unwrap();
+    backwards.reverse();
+    for (i, v) in views.iter().enumerate() {
+        let alone = model.predict_proba(&[v]).unwrap();
+        assert_eq!(alone[0], together[i], "sequence {i} alone vs in a batch");
+        assert_eq!(backwards[i], together[i], "sequence {i} in another batch");
+        let sum: f32 = together[i].iter().sum();
+        assert!((sum - 1.0).abs() < 1e-5 && together[i].iter().all(|&p| p > 0.0));
+    }
+    // The probabilities do depend on the input.
+    assert_ne!(together[0], together[1]);
+}
+
+#[test]
+fn predict_rejects_sequences_of_the_wrong_width() {
+    let model = Classifier::new(shape(), 5, None).unwrap();
+    let err = model
+        .predict_proba(&[&[0.0; 14], &[0.0; 10]])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sequence 1") && err.contains("10 values"),
+        "{err}"
+    );
+    assert!(model.predict_proba(&[&[]]).is_err());
+    assert!(model.predict_proba(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn stratified_split_takes_the_fraction_of_each_class() {
+    // Class sizes 50, 20, 7, 1, 2, interleaved.
+    let sizes = [50usize, 20, 7, 1, 2];
+    let mut labels = Vec::new();
+    for round in 0..50 {
+        for (c, &n) in sizes.iter().enumerate() {
+            if round < n {
+                labels.push(c);
+            }
+        }
+    }
+    let (train, val) = stratified_split(&labels, 0.1, 9, Some(2));
+    let count = |idx: &[usize], c: usize| idx.iter().filter(|&&i| labels[i] == c).count();
+    // round(0.1 n), at least 1 for classes of 2 or more, none of a singleton.
+    let want = [5, 2, 1, 0, 1];
+    for (c, &w) in want.iter().enumerate() {
+        assert_eq!(count(&val, c), w, "class {c}");
+        assert_eq!(count(&train, c), sizes[c] - w, "class {c}");
+    }
+    assert!(train.windows(2).all(|w| w[0] < w[1]) && val.windows(2).all(|w| w[0] < w[1]));
+    let mut all = [train.clone(), val.clone()].concat();
+    all.sort_unstable();
+    assert_eq!(all, (0..labels.len()).collect::<Vec<_>>());
+
+    assert_eq!(
+        stratified_split(&labels, 0.1, 9, Some(2)),
+        (train, val.clone())
+    );
+    assert_ne!(stratified_split(&labels, 0.1, 10, Some(2)).1, val);
+    assert_ne!(stratified_split(&labels, 0.1, 9, Some(3)).1, val);
+    assert_ne!(stratified_split(&labels, 0.1, 9, None).1, val);
+    let (train0, val0) = stratified_split(&labels, 0.0, 9, None);
+    assert!(val0.is_empty() && train0.len() == labels.len());
+    // Never a whole class, even with fraction 1.
+    let (train1, _) = stratified_split(&labels, 1.0, 9, None);
+    for c in [0, 1, 2, 4] {
+        assert_eq!(count(&train1, c), 1, "class {c}");
+    }
+}
+
+#[test]
+fn checkpoint_round_trip_is_bit_identical_with_pytorch_names() {
+    let model = Classifier::new(shape(), 21, Some(0)).unwrap();
+    let mut ck = Checkpoint::new("model");
+    model.write_into(&mut ck, "classifier.");
+    let names: Vec<(&str, &[usize])> = ck
+        .tensors()
+        .iter()
+        .map(|t| (t.name.as_str(), t.shape.as_slice()))
+        .collect();
+    let want: Vec<(&str, &[usize])> = vec![
+        ("classifier.lstm.weight_ih_l0", &[48, 7]),
+        ("classifier.lstm.weight_hh_l0", &[48, 12]),
+        ("classifier.lstm.bias_ih_l0", &[48]),
+        ("classifier.lstm.bias_hh_l0", &[48]),
+        ("classifier.lstm.weight_ih_l1", &[48, 12]),
+        ("classifier.lstm.weight_hh_l1", &[48, 12]),
+        ("classifier.lstm.bias_ih_l1", &[48]),
+        ("classifier.lstm.bias_hh_l1", &[48]),
+        ("classifier.fc.weight", &[9, 12]),
+        ("classifier.fc.bias", &[9]),
+        ("classifier.out.weight", &[4, 9]),
+        ("classifier.out.bias", &[4]),
+    ];
+    assert_eq!(names, want);
+
+    let bytes = ck.to_bytes();
+    let back = Checkpoint::from_bytes(&bytes, Path::new("model.safetensors")).unwrap();
+    let read = Classifier::read_from(&back, "classifier.").unwrap();
+    assert_eq!(read.shape(), model.shape());
+    let bits = |p: &[f32]| p.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(read.params()), bits(model.params()));
+    let mut again = Checkpoint::new("model");
+    read.write_into(&mut again, "classifier.");
+    assert_eq!(again.to_bytes(), bytes);
+}
+
+#[test]
+fn a_mismatched_checkpoint_is_a_clear_error() {
+    let model = Classifier::new(shape(), 21, Some(0)).unwrap();
+    let mut ck = Checkpoint::new("model");
+    model.write_into(&mut ck, "classifier.");
+    let read = |ck: &Checkpoint, prefix: &str| {
+        let bytes = ck.to_bytes();
+        let ck = Checkpoint::from_bytes(&bytes, Path::new("bad.safetensors")).unwrap();
+        Classifier::read_from(&ck, prefix).unwrap_err().to_string()
+    };
+
+    // Metadata claiming another shape than the tensors have.
+    let mut wrong = ck.clone();
+    wrong.set_meta(
+        "classifier.shape",
+        &ClassifierShape {
+            hidden: 16,
+            ..shape()
+        },
+    );
+    let err = read(&wrong, "classifier.");
+    assert!(
+        err.contains("bad.safetensors")
+            && err.contains("classifier.lstm.weight_ih_l0")
+            && err.contains("[48, 7]")
+            && err.contains("[64, 7]"),
+        "{err}"
+    );
+
+    // Nothing stored under that prefix.
+    let err = read(&ck, "other.");
+    assert!(err.contains("no classifier stored under 'other.'"), "{err}");
+
+    // Something else stored under the marker.
+    let mut other = ck.clone();
+    other.set_meta("classifier.model", "vae");
+    let err = read(&other, "classifier.");
+    assert!(
+        err.contains("'vae'") && err.contains("lstm-classifier"),
+        "{err}"
+    );
+
+    // A shape that cannot be a classifier.
+    let mut zero = ck.clone();
+    zero.set_meta(
+        "classifier.shape",
+        &ClassifierShape {
+            classes: 0,
+            ..shape()
+        },
+    );
+    let err = read(&zero, "classifier.");
+    assert!(err.contains("classes 0"), "{err}");
+}
