@@ -62,6 +62,18 @@ pub fn fit_on<B: Backend>(
     req: &ClassifierFitRequest<'_>,
     log: &mut JsonLinesLog,
 ) -> Result<ClassifierFit> {
+    fit_bucketed(be, req, log, BUCKET_BATCHES)
+}
+
+/// [`fit_on`] with `bucket_batches` batches per length-sorted chunk instead
+/// of [`BUCKET_BATCHES`]; 1 sorts each batch only and 0 not at all (plain
+/// shuffled batches: the reference the classifier bench compares against).
+pub fn fit_bucketed<B: Backend>(
+    be: &B,
+    req: &ClassifierFitRequest<'_>,
+    log: &mut JsonLinesLog,
+    bucket_batches: usize,
+) -> Result<ClassifierFit> {
     let cfg = req.config;
     if req.train.is_empty() {
         return Err(Error::config(
@@ -126,7 +138,14 @@ pub fn fit_on<B: Backend>(
     for epoch in 0..cfg.max_epochs {
         let started = Instant::now();
         let mut rng = stream(req.seed, "classifier-shuffle", fold_key, epoch as u32);
-        plan_batches(&mut rng, req.train, batch_size, &mut order, &mut batches);
+        plan_batches(
+            &mut rng,
+            req.train,
+            batch_size,
+            bucket_batches,
+            &mut order,
+            &mut batches,
+        );
         let bar = req.progress.then(|| {
             crate::train::progress::bar(
                 batches.len() as u64,
@@ -204,6 +223,7 @@ fn plan_batches(
     rng: &mut impl rand::Rng,
     train: &[Sequence<'_>],
     batch_size: usize,
+    bucket_batches: usize,
     order: &mut [usize],
     batches: &mut Vec<std::ops::Range<usize>>,
 ) {
@@ -211,9 +231,11 @@ fn plan_batches(
         *o = j;
     }
     order.shuffle(rng);
-    for chunk in order.chunks_mut(batch_size * BUCKET_BATCHES) {
-        // Stable: equal lengths keep their shuffled order.
-        chunk.sort_by_key(|&i| std::cmp::Reverse(train[i].steps));
+    if bucket_batches > 0 {
+        for chunk in order.chunks_mut(batch_size * bucket_batches) {
+            // Stable: equal lengths keep their shuffled order.
+            chunk.sort_by_key(|&i| std::cmp::Reverse(train[i].steps));
+        }
     }
     batches.clear();
     let n = order.len();
@@ -323,6 +345,7 @@ mod tests {
             &mut stream(1, "t", 0, 0),
             &train,
             8,
+            BUCKET_BATCHES,
             &mut order,
             &mut batches,
         );
@@ -346,6 +369,7 @@ mod tests {
             &mut stream(1, "t", 0, 0),
             &train,
             8,
+            BUCKET_BATCHES,
             &mut again,
             &mut batches2,
         );
@@ -354,9 +378,29 @@ mod tests {
             &mut stream(1, "t", 0, 1),
             &train,
             8,
+            BUCKET_BATCHES,
             &mut again,
             &mut batches,
         );
         assert_ne!(order, again);
+
+        // Padded steps: bucketing leaves far fewer than plain batches.
+        let padding = |bucket: usize| {
+            let (mut o, mut b) = (vec![0; 100], Vec::new());
+            plan_batches(&mut stream(1, "t", 0, 0), &train, 8, bucket, &mut o, &mut b);
+            b.iter()
+                .map(|r| {
+                    let lens: Vec<usize> = o[r.clone()].iter().map(|&i| train[i].steps).collect();
+                    let max = lens.iter().max().unwrap();
+                    lens.iter().map(|l| max - l).sum::<usize>()
+                })
+                .sum::<usize>()
+        };
+        assert!(
+            3 * padding(BUCKET_BATCHES) < padding(0),
+            "{} vs {}",
+            padding(BUCKET_BATCHES),
+            padding(0)
+        );
     }
 }
