@@ -1,11 +1,184 @@
+//! `vaeser fit-features`: trains one feature learner (AE, VAE or CVAE) on a
+//! corpus, or on all of it but one cross-validation fold, and saves it as a
+//! checkpoint, with a JSON-lines log of every epoch next to it.
+
+use super::config::ConfigArgs;
+use super::corpus_input::{self, CorpusArgs};
 use super::Global;
+use crate::corpus::{folds, Corpus, Utterance};
 use crate::error::{Error, Result};
+use crate::models::autoencoder::LearnerKind;
+use crate::models::fit_autoencoder::{fit, EpochRecord, FitRequest};
+use crate::train::log::JsonLinesLog;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
+/// Train a feature learner and save it as a checkpoint.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(
+    long_about = "Trains an AE, VAE or CVAE on the 100 ms LogMel segments of a corpus's \
+utterances of the four emotion classes and saves it (weights, normalisation statistics, \
+configuration, seed) as a safetensors checkpoint. With --fold N it trains on every fold but \
+N (folds are the corpus's groups: IEMOCAP sessions, RAVDESS actor groups, ...), so the \
+checkpoint can encode fold N's utterances without having seen them; the normalisation \
+statistics come from the training part only. Each epoch is logged as one JSON line in \
+OUT's name with the extension .log.jsonl."
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub corpus: CorpusArgs,
+    /// Which feature learner.
+    #[arg(long, value_enum)]
+    pub model: LearnerKind,
+    /// Hold this fold out (train on all the others); default: train on everything.
+    #[arg(long, value_name = "N")]
+    pub fold: Option<u32>,
+    /// Latent size L (overrides learner.latent of the configuration).
+    #[arg(long, value_name = "L")]
+    pub latent: Option<usize>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The checkpoint to write (safetensors).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
 
-pub fn run(_args: Args, _global: &Global) -> Result<()> {
-    Err(Error::config(
-        "the 'fit_features' command is not available yet",
-    ))
+pub fn run(args: Args, global: &Global) -> Result<()> {
+    let mut config = args.config.resolve()?;
+    if let Some(latent) = args.latent {
+        config.learner.latent = latent;
+        config.validate()?;
+    }
+    let log_path = log_path(&args.out)?;
+    let corpus = args.corpus.load()?;
+    let (train, held_out) = training_utterances(&corpus, args.fold)?;
+    println!(
+        "training {} on {} utterances{held_out}",
+        args.model,
+        train.len()
+    );
+
+    let segments = corpus_input::segment(&train, &config.segments, args.corpus.strict)?;
+    let (mut data, mut labels) = (Vec::new(), Vec::new());
+    let dim = crate::features::segments::segment_dim(&config.segments);
+    for (u, s) in train.iter().zip(&segments) {
+        if let Some(s) = s {
+            data.extend_from_slice(s);
+            let label = u.label.expect("only labelled utterances are chosen");
+            labels.extend(std::iter::repeat(label).take(s.len() / dim));
+        }
+    }
+    println!(
+        "{} segments of {dim} values; latent {}, hidden {:?}, at most {} epochs, batch {}, seed {}",
+        labels.len(),
+        config.learner.latent,
+        config.learner.hidden,
+        config.learner.max_epochs,
+        config.learner.batch,
+        global.seed
+    );
+
+    let label_names = Corpus::emotion_names();
+    let request = FitRequest {
+        kind: args.model,
+        config: &config.learner,
+        segments_config: &config.segments,
+        segments: &data,
+        labels: Some(&labels),
+        label_names: &label_names,
+        seed: global.seed,
+        fold: args.fold,
+        progress: corpus_input::progress(),
+    };
+    let mut log = JsonLinesLog::to_file(&log_path);
+    let started = Instant::now();
+    let learner = fit(&request, &mut log)?;
+    let seconds = started.elapsed().as_secs_f64();
+    learner.save(&args.out)?;
+
+    let epochs: Vec<EpochRecord> = log
+        .records()
+        .iter()
+        .map(|r| serde_json::from_value(r.clone()))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| Error::config(format!("training log record unreadable: {e}")))?;
+    let last = epochs.last().expect("fit ran at least one epoch");
+    let s = &learner.summary;
+    let epoch_seconds: f64 = epochs.iter().map(|e| e.seconds).sum::<f64>() / epochs.len() as f64;
+    println!(
+        "{} epochs ({} training / {} validation segments), {:.1} s per epoch, {:.1} s in all",
+        s.epochs_run, s.train_segments, s.val_segments, epoch_seconds, seconds
+    );
+    println!(
+        "last epoch: train loss {:.3} (reconstruction {:.3}, KL {:.3}), validation \
+         reconstruction {:.3}, KL {:.3}",
+        last.train_loss,
+        last.train_reconstruction,
+        last.train_kl,
+        last.val_reconstruction,
+        last.val_kl
+    );
+    println!(
+        "kept epoch {}: validation reconstruction {:.3}, KL {:.3}",
+        s.best_epoch + 1,
+        s.best_val_reconstruction,
+        s.best_val_kl
+    );
+    println!("wrote {} and {}", args.out.display(), log_path.display());
+    Ok(())
+}
+
+/// The training log's path: the checkpoint's with the extension `.log.jsonl`.
+fn log_path(out: &Path) -> Result<PathBuf> {
+    let log = out.with_extension("log.jsonl");
+    if log == out {
+        return Err(Error::config(format!(
+            "--out {} would be overwritten by its own training log; choose another name",
+            out.display()
+        )));
+    }
+    Ok(log)
+}
+
+/// The labelled utterances a learner trains on: all of them, or all but
+/// those of `fold` (folds by group, as the categorical protocol uses). Also
+/// returns a note naming the held-out fold for the summary.
+fn training_utterances(corpus: &Corpus, fold: Option<u32>) -> Result<(Vec<Utterance>, String)> {
+    let labelled: Vec<Utterance> = corpus
+        .utterances
+        .iter()
+        .filter(|u| u.label.is_some())
+        .cloned()
+        .collect();
+    if labelled.is_empty() {
+        return Err(Error::config(format!(
+            "{}: no utterance of the four emotion classes",
+            corpus.root.display()
+        )));
+    }
+    let Some(n) = fold else {
+        return Ok((labelled, String::new()));
+    };
+    let all = folds::by_group(&labelled);
+    let Some(f) = all.get(n as usize) else {
+        return Err(Error::config(format!(
+            "--fold {n}: the corpus has {} folds: {}",
+            all.len(),
+            all.iter()
+                .map(|f| format!("{} ({}, {} utterances)", f.index, f.name, f.test.len()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    let note = format!(
+        ", holding out fold {n} (group {}, {} utterances)",
+        f.name,
+        f.test.len()
+    );
+    let train = f
+        .train(labelled.len())
+        .into_iter()
+        .map(|i| labelled[i].clone())
+        .collect();
+    Ok((train, note))
 }

@@ -2,6 +2,7 @@
 //! global options and dispatches.
 
 pub mod config;
+pub mod corpus_input;
 pub mod crossval;
 pub mod demo;
 pub mod encode;
