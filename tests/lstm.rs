@@ -431,12 +431,22 @@ fn training_is_bit_identical_across_threads_and_runs() {
             .unwrap()
             .install(|| train(7))
     };
+    // Compared as bits: `==` on floats would let -0.0 pass for 0.0.
+    let bits = |(p, first, last): (Vec<f32>, f32, f32)| {
+        let mut b: Vec<u32> = p.iter().map(|x| x.to_bits()).collect();
+        b.extend([first.to_bits(), last.to_bits()]);
+        b
+    };
     let one = in_pool(1);
-    let (_, first, last) = one;
+    let (first, last) = (one.1, one.2);
     assert!(
         last < 0.8 * first,
         "training does not learn: loss {first} -> {last}"
     );
-    assert!(one == in_pool(2), "1 vs 2 threads differ");
-    assert!(one == in_pool(2), "two runs with the same seed differ");
+    let one = bits(one);
+    assert!(one == bits(in_pool(2)), "1 vs 2 threads differ");
+    assert!(
+        one == bits(in_pool(2)),
+        "two runs with the same seed differ"
+    );
 }
