@@ -92,19 +92,19 @@ fn profile(tag: Tag) -> Profile {
             syllables_per_s: 4.4,
             level_db: 0.0,
             closure: 0.25,
-            tilt: 0.6,
+            tilt: 0.35,
             jitter: 0.006,
             shimmer: 0.03,
             breath: 0.04,
             vad: [2.95, 2.75, 2.85],
         },
         Tag::Hap => Profile {
-            pitch_st: 2.5,
-            range_st: 6.0,
-            syllables_per_s: 5.0,
+            pitch_st: 3.5,
+            range_st: 7.0,
+            syllables_per_s: 5.2,
             level_db: 2.5,
             closure: 0.2,
-            tilt: 0.5,
+            tilt: 0.28,
             jitter: 0.009,
             shimmer: 0.04,
             breath: 0.04,
@@ -116,7 +116,7 @@ fn profile(tag: Tag) -> Profile {
             syllables_per_s: 5.3,
             level_db: 4.0,
             closure: 0.17,
-            tilt: 0.45,
+            tilt: 0.25,
             jitter: 0.011,
             shimmer: 0.045,
             breath: 0.03,
@@ -128,7 +128,7 @@ fn profile(tag: Tag) -> Profile {
             syllables_per_s: 3.3,
             level_db: -6.0,
             closure: 0.35,
-            tilt: 0.78,
+            tilt: 0.6,
             jitter: 0.012,
             shimmer: 0.06,
             breath: 0.12,
@@ -140,7 +140,7 @@ fn profile(tag: Tag) -> Profile {
             syllables_per_s: 5.3,
             level_db: 7.0,
             closure: 0.1,
-            tilt: 0.3,
+            tilt: 0.1,
             jitter: 0.015,
             shimmer: 0.06,
             breath: 0.02,
@@ -152,7 +152,7 @@ fn profile(tag: Tag) -> Profile {
             syllables_per_s: 4.7,
             level_db: 3.0,
             closure: 0.16,
-            tilt: 0.45,
+            tilt: 0.22,
             jitter: 0.012,
             shimmer: 0.05,
             breath: 0.05,
@@ -205,7 +205,7 @@ impl Speaker {
                 formant_scale: scale * (0.035 * normal(rng)).exp(),
             },
             rate_factor: (0.08 * normal(rng)).exp(),
-            level_db: 2.0 * normal(rng),
+            level_db: 1.5 * normal(rng),
             tilt_offset: 0.05 * normal(rng),
             expressiveness: (0.2 * normal(rng)).exp(),
         }
@@ -222,7 +222,7 @@ pub struct Recording {
 impl Recording {
     pub fn new(rng: &mut ChaCha8Rng) -> Recording {
         Recording {
-            gain_db: 2.0 * normal(rng),
+            gain_db: 1.5 * normal(rng),
             noise_db: rng.gen_range(-58.0..-44.0),
         }
     }
@@ -279,7 +279,7 @@ pub fn perform(
     let k = normal(rng);
     let toward = |n: f64, v: f64| n + x * (v - n);
     let delivery = Delivery {
-        pitch_shift_st: toward(neutral.pitch_st, e.pitch_st) + 0.8 * k + 1.2 * normal(rng),
+        pitch_shift_st: toward(neutral.pitch_st, e.pitch_st) + 0.8 * k + 1.0 * normal(rng),
         pitch_range_st: (toward(neutral.range_st, e.range_st)
             * (0.25 * normal(rng) + 0.1 * k).exp())
         .max(0.5),
@@ -290,12 +290,12 @@ pub fn perform(
             + speaker.level_db
             + recording.gain_db
             + toward(neutral.level_db, e.level_db)
-            + 2.0 * k
-            + 2.5 * normal(rng),
+            + 1.5 * k
+            + 2.0 * normal(rng),
         closure: (toward(neutral.closure, e.closure) - 0.02 * k + 0.03 * normal(rng))
             .clamp(0.06, 0.5),
         tilt: (toward(neutral.tilt, e.tilt) + speaker.tilt_offset - 0.04 * k + 0.06 * normal(rng))
-            .clamp(0.05, 0.92),
+            .clamp(0.0, 0.9),
         jitter: toward(neutral.jitter, e.jitter).max(0.001) * (0.3 * normal(rng)).exp(),
         shimmer: toward(neutral.shimmer, e.shimmer).max(0.005) * (0.3 * normal(rng)).exp(),
         breath: toward(neutral.breath, e.breath).max(0.005) * (0.3 * normal(rng)).exp(),
