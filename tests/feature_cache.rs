@@ -123,7 +123,12 @@ fn a_file_read_right_after_it_was_written_is_not_trusted() {
     let (dir, utts) = corpus("cache-racy");
     write_wav(&utts[0].path, 4000, 7);
     let cache = dir.join("logmel.bin");
-    run(&utts, &cache);
+    let first = run(&utts, &cache);
+    assert!(
+        first.cache.notes[1].contains("1 file(s) were modified less than 2 s before"),
+        "{:?}",
+        first.cache.notes
+    );
     let second = run(&utts, &cache);
     assert_eq!((second.cache.reused, second.cache.computed), (3, 1));
     assert_fresh(&utts, &second);
