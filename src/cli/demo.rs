@@ -65,6 +65,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         &CorpusArgs {
             corpus: CorpusKind::Synth,
             data: corpus_dir,
+            cache: None,
             strict: false,
         },
         &config,

@@ -18,6 +18,10 @@ pub struct CorpusArgs {
     /// The corpus root directory (for a manifest, the CSV file).
     #[arg(long, value_name = "PATH")]
     pub data: PathBuf,
+    /// LogMel cache file to reuse and update between runs (see `vaeser
+    /// features`); without it the features are computed afresh.
+    #[arg(long, value_name = "FILE")]
+    pub cache: Option<PathBuf>,
     /// Stop at the first unusable file or annotation line instead of
     /// skipping it and listing it at the end.
     #[arg(long)]
@@ -31,6 +35,7 @@ impl CorpusArgs {
             self.corpus,
             &self.data,
             &config.segments,
+            self.cache.as_deref(),
             self.strict,
             progress(),
         )?;
