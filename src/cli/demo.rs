@@ -2,11 +2,11 @@
 //! data to download.
 
 use super::config::ConfigArgs;
+use super::corpus_input;
 use super::reproduce::reproduce;
 use super::run_args::CorpusArgs;
 use super::Global;
 use crate::corpus::synth::{self, Options, Size};
-use crate::corpus::CorpusKind;
 use crate::error::{Error, Result};
 use crate::eval::experiment::Plan;
 use std::path::PathBuf;
@@ -63,10 +63,12 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
     let config = config_args.resolve()?;
     reproduce(
         &CorpusArgs {
-            corpus: CorpusKind::Synth,
-            data: corpus_dir,
+            input: corpus_input::CorpusArgs {
+                corpus: corpus_input::CorpusArg::Synth,
+                data: corpus_dir,
+                strict: false,
+            },
             cache: None,
-            strict: false,
         },
         &config,
         &config_args.describe(),
