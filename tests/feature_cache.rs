@@ -3,9 +3,9 @@
 
 mod common_corpus;
 
-use common_corpus::{scratch, write_wav};
+use common_corpus::{scratch, set_modified_ago, write_wav};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use vaeser::audio::load_logmel;
 use vaeser::corpus::Utterance;
 use vaeser::features::cache::{extract, ExtractOptions, Extracted};
@@ -24,11 +24,6 @@ fn utterance(path: PathBuf) -> Utterance {
     }
 }
 
-fn set_modified(path: &Path, ago: Duration) {
-    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
-    file.set_modified(SystemTime::now() - ago).unwrap();
-}
-
 /// Four short WAV files last modified an hour ago, as in a corpus at rest.
 fn corpus(name: &str) -> (PathBuf, Vec<Utterance>) {
     let dir = scratch(name);
@@ -36,7 +31,7 @@ fn corpus(name: &str) -> (PathBuf, Vec<Utterance>) {
         .map(|i| {
             let path = dir.join(format!("u{i}.wav"));
             write_wav(&path, 4000 + 800 * i, i as u32);
-            set_modified(&path, Duration::from_secs(3600));
+            set_modified_ago(&path, Duration::from_secs(3600));
             utterance(path)
         })
         .collect();
@@ -113,7 +108,7 @@ fn changed_audio_is_recomputed() {
     let size = std::fs::metadata(&utts[2].path).unwrap().len();
     write_wav(&utts[2].path, 4000 + 800 * 2, 9);
     assert_eq!(std::fs::metadata(&utts[2].path).unwrap().len(), size);
-    set_modified(&utts[2].path, Duration::from_secs(1800));
+    set_modified_ago(&utts[2].path, Duration::from_secs(1800));
     let second = run(&utts, &cache);
     assert_eq!((second.cache.reused, second.cache.computed), (3, 1));
     assert!(second.cache.written);
@@ -128,7 +123,12 @@ fn a_file_read_right_after_it_was_written_is_not_trusted() {
     let (dir, utts) = corpus("cache-racy");
     write_wav(&utts[0].path, 4000, 7);
     let cache = dir.join("logmel.bin");
-    run(&utts, &cache);
+    let first = run(&utts, &cache);
+    assert!(
+        first.cache.notes[1].contains("1 file(s) were modified less than 2 s before"),
+        "{:?}",
+        first.cache.notes
+    );
     let second = run(&utts, &cache);
     assert_eq!((second.cache.reused, second.cache.computed), (3, 1));
     assert_fresh(&utts, &second);

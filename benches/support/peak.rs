@@ -9,9 +9,9 @@
 //! printed as well so that nobody mistakes the first percentage for
 //! efficiency on the wider unit.
 //!
-//! The machine the project is developed on is a shared virtual machine whose
-//! FMA throughput halves whenever a neighbour computes (its two virtual cores
-//! appear to share one physical core's FMA units). The benches therefore
+//! The machine the project is developed on is a shared two-core virtual
+//! machine: while other processes compete for the cores, a timed run loses
+//! half its speed or more to time slicing. The benches therefore
 //! measure the peak in several rounds interleaved with their subject and take
 //! the fastest round as the peak (interference can only slow the loop down),
 //! against the subject's median: that errs on the side of a lower percentage.

@@ -14,7 +14,7 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Starting point of the configuration: `spec` (the SPEC's values) or
-    /// `quick` (fewer epochs, shorter latent sweep).
+    /// `quick` (smaller networks, fewer epochs, shorter latent sweep: the demo's budget).
     #[arg(long, value_name = "NAME", default_value = "spec", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
     pub preset: String,
 }

@@ -18,7 +18,7 @@ pub enum CorpusArg {
     Iemocap,
     /// RAVDESS: Actor_NN/03-01-EE-II-SS-RR-NN.wav.
     Ravdess,
-    /// EmoDB: wav/SSTTTEV.wav.
+    /// EmoDB: SSTTTEV.wav in the directory or its wav/.
     Emodb,
     /// A CSV with header path,label,speaker,fold (--data is the CSV file).
     Manifest,

@@ -66,7 +66,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         )
         .0
         .len(),
-        args.corpus.data.display(),
+        args.corpus.input.data.display(),
         args.out.display()
     );
     Ok(())

@@ -44,18 +44,21 @@ impl CorpusData {
         kind: CorpusKind,
         root: &Path,
         segments_config: &SegmentConfig,
+        cache: Option<&Path>,
         strict: bool,
         progress: bool,
     ) -> Result<CorpusData> {
         let corpus = corpus::load(kind, root, &LoadOptions { strict })?;
-        Self::from_corpus(kind, corpus, segments_config, strict, progress)
+        Self::from_corpus(kind, corpus, segments_config, cache, strict, progress)
     }
 
-    /// As `load`, from a corpus already listed.
+    /// As `load`, from a corpus already listed. `cache`: a LogMel cache file
+    /// to reuse and update (see `features::cache`).
     pub fn from_corpus(
         kind: CorpusKind,
         corpus: Corpus,
         segments_config: &SegmentConfig,
+        cache: Option<&Path>,
         strict: bool,
         progress: bool,
     ) -> Result<CorpusData> {
@@ -69,11 +72,21 @@ impl CorpusData {
         let extracted = extract(
             &all,
             &ExtractOptions {
-                cache: None,
+                cache,
                 strict,
                 progress,
             },
         )?;
+        if cache.is_some() {
+            let c = &extracted.cache;
+            eprintln!(
+                "LogMel: {} from the cache, {} computed",
+                c.reused, c.computed
+            );
+            for note in &c.notes {
+                eprintln!("  cache: {note}");
+            }
+        }
         skipped.extend(extracted.skipped);
         let mut utterances = Vec::with_capacity(all.len());
         let mut segs = Vec::with_capacity(all.len());

@@ -144,6 +144,14 @@ pub fn extract(utterances: &[Utterance], options: &ExtractOptions<'_>) -> Result
                 .collect();
             crate::fsutil::write_atomic(path, &encode(&entries))?;
             report.written = true;
+            let recent = entries.iter().filter(|(s, _)| !s.settled()).count();
+            if recent > 0 {
+                report.notes.push(format!(
+                    "{recent} file(s) were modified less than {} s before they were read; \
+                     their cache entries will be computed again on the next run",
+                    RACY_WINDOW_NS / 1_000_000_000
+                ));
+            }
         }
     }
     out.cache = report;
@@ -185,11 +193,19 @@ struct Entry {
     logmel: LogMel,
 }
 
+impl Stamp {
+    /// Whether the file was read long enough after its last modification
+    /// that a later change must show in its modification time.
+    fn settled(&self) -> bool {
+        self.read_ns >= self.modified_ns.saturating_add(RACY_WINDOW_NS)
+    }
+}
+
 impl Entry {
     fn trusted_for(&self, now: &Stamp) -> bool {
         self.stamp.size == now.size
             && self.stamp.modified_ns == now.modified_ns
-            && self.stamp.read_ns >= self.stamp.modified_ns.saturating_add(RACY_WINDOW_NS)
+            && self.stamp.settled()
     }
 }
 

@@ -61,3 +61,12 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Sets a file's modification time `ago` in the past, as for a corpus that
+/// has been at rest (the feature cache does not trust files modified just
+/// before they were read).
+pub fn set_modified_ago(path: &Path, ago: std::time::Duration) {
+    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.set_modified(std::time::SystemTime::now() - ago)
+        .unwrap();
+}
