@@ -1,6 +1,8 @@
-//! The classifier outside training: padding invariance of `predict_proba`,
-//! the stratified validation split, and checkpoints (PyTorch names, bit-exact
-//! round trip, clear errors on a mismatch).
+//! The classifier outside training: its predictions against an f64
+//! reference of the PyTorch modules its checkpoint tensors are named after
+//! (swapping two gates in the reference makes it fail), padding invariance
+//! of `predict_proba`, the stratified validation split, and checkpoints
+//! (PyTorch names, bit-exact round trip, clear errors on a mismatch).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -198,4 +200,105 @@ fn a_mismatched_checkpoint_is_a_clear_error() {
     );
     let err = read(&zero, "classifier.");
     assert!(err.contains("classes 0"), "{err}");
+}
+
+/// PyTorch's `nn.LSTM` (gate order i, f, g, o), `nn.Linear` + ReLU,
+/// `nn.Linear` and softmax, in f64 on one unpadded sequence, reading the
+/// parameters by their checkpoint names.
+fn pytorch_reference(ck: &Checkpoint, shape: &ClassifierShape, x: &[f32]) -> Vec<f64> {
+    let t = |name: &str| -> Vec<f64> {
+        ck.tensor(name)
+            .unwrap()
+            .data
+            .iter()
+            .map(|&v| v as f64)
+            .collect()
+    };
+    let h = shape.hidden;
+    let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+    let mut layer_in: Vec<Vec<f64>> = x
+        .chunks(shape.input)
+        .map(|s| s.iter().map(|&v| v as f64).collect())
+        .collect();
+    for l in 0..shape.layers {
+        let (w_ih, w_hh) = (
+            t(&format!("lstm.weight_ih_l{l}")),
+            t(&format!("lstm.weight_hh_l{l}")),
+        );
+        let (b_ih, b_hh) = (
+            t(&format!("lstm.bias_ih_l{l}")),
+            t(&format!("lstm.bias_hh_l{l}")),
+        );
+        let n_in = layer_in[0].len();
+        let (mut hs, mut cs) = (vec![0.0; h], vec![0.0; h]);
+        let mut outputs = Vec::new();
+        for xt in &layer_in {
+            let gate = |row: usize| -> f64 {
+                let a: f64 = (0..n_in).map(|j| w_ih[row * n_in + j] * xt[j]).sum();
+                let b: f64 = (0..h).map(|j| w_hh[row * h + j] * hs[j]).sum();
+                a + b + b_ih[row] + b_hh[row]
+            };
+            let (mut h_new, mut c_new) = (vec![0.0; h], vec![0.0; h]);
+            for u in 0..h {
+                let i = sigmoid(gate(u));
+                let f = sigmoid(gate(h + u));
+                let g = gate(2 * h + u).tanh();
+                let o = sigmoid(gate(3 * h + u));
+                c_new[u] = f * cs[u] + i * g;
+                h_new[u] = o * c_new[u].tanh();
+            }
+            hs = h_new;
+            cs = c_new;
+            outputs.push(hs.clone());
+        }
+        layer_in = outputs;
+    }
+    let last = layer_in.last().unwrap();
+    let linear = |w: &[f64], b: &[f64], x: &[f64]| -> Vec<f64> {
+        b.iter()
+            .enumerate()
+            .map(|(r, &bias)| {
+                bias + x
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &v)| w[r * x.len() + j] * v)
+                    .sum::<f64>()
+            })
+            .collect()
+    };
+    let fc: Vec<f64> = linear(&t("fc.weight"), &t("fc.bias"), last)
+        .into_iter()
+        .map(|v| v.max(0.0))
+        .collect();
+    let logits = linear(&t("out.weight"), &t("out.bias"), &fc);
+    let max = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = logits.iter().map(|&v| (v - max).exp()).collect();
+    let sum: f64 = e.iter().sum();
+    e.iter().map(|v| v / sum).collect()
+}
+
+#[test]
+fn predictions_equal_pytorch_semantics_of_the_stored_tensors() {
+    let model = Classifier::new(shape(), 8, Some(3)).unwrap();
+    // Larger weights than the initial ones, so that every gate matters.
+    let params: Vec<f32> = model.params().iter().map(|&p| 3.0 * p).collect();
+    let model = Classifier::from_params(shape(), params).unwrap();
+    let mut ck = Checkpoint::new("test");
+    model.write_into(&mut ck, "");
+    let seqs = random_sequences(4, 10, 7);
+    let views: Vec<&[f32]> = seqs.iter().map(|s| s.as_slice()).collect();
+    let probs = model.predict_proba(&views).unwrap();
+    let mut spread = 0.0f64;
+    for (i, s) in seqs.iter().enumerate() {
+        let want = pytorch_reference(&ck, &shape(), s);
+        for (c, (&got, &w)) in probs[i].iter().zip(&want).enumerate() {
+            assert!(
+                (got as f64 - w).abs() < 2e-6,
+                "sequence {i} class {c}: {got} vs reference {w}"
+            );
+            spread = spread.max((w - 0.25).abs());
+        }
+    }
+    // The check compares something: probabilities far from uniform.
+    assert!(spread > 0.1, "probabilities too close to uniform: {spread}");
 }

@@ -161,3 +161,20 @@ fn a_read_only_corpus_needs_an_explicit_cache_place() {
     std::fs::remove_file(&elsewhere).unwrap();
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn a_mistyped_corpus_path_is_an_error_and_creates_nothing() {
+    let root = scratch("cli-features-missing");
+    let missing = root.join("no-such-corpus");
+    let out = vaeser(&[
+        "features",
+        "--corpus",
+        "ravdess",
+        "--data",
+        missing.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-corpus"));
+    assert!(!missing.exists());
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -33,7 +33,7 @@ pub struct Args {
     /// Compute everything, neither reading nor writing a cache.
     #[arg(long, conflicts_with = "cache")]
     pub no_cache: bool,
-    /// Print the summary as JSON on stdout (progress and notes stay on stderr).
+    /// Print the summary as JSON on stdout (the progress bar stays on stderr).
     #[arg(long)]
     pub json: bool,
 }
@@ -71,11 +71,6 @@ struct FrameStats {
 pub fn run(args: Args, _global: &Global) -> Result<()> {
     let kind = args.corpus.corpus.into();
     let data = &args.corpus.data;
-    let cache_file = if args.no_cache {
-        None
-    } else {
-        Some(cache_location(&args)?)
-    };
     let start = Instant::now();
     let corpus = corpus::load(
         kind,
@@ -84,6 +79,13 @@ pub fn run(args: Args, _global: &Global) -> Result<()> {
             strict: args.corpus.strict,
         },
     )?;
+    // Only once the corpus is known to exist, so that a mistyped --data
+    // does not create a directory.
+    let cache_file = if args.no_cache {
+        None
+    } else {
+        Some(cache_location(&args)?)
+    };
     let extracted = extract(
         &corpus.utterances,
         &ExtractOptions {

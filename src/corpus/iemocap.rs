@@ -205,15 +205,22 @@ struct Entry {
 }
 
 fn parse_utterance_line(line: &str) -> std::result::Result<Entry, String> {
-    let fields: Vec<&str> = line
-        .split('\t')
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .collect();
-    let [times, name, label, vad] = fields[..] else {
+    // The release separates the fields with tabs; copies that turned them
+    // into spaces are read too, the two bracketed fields being delimited by
+    // their brackets.
+    let malformed = || {
+        "malformed line: expected '[start - end]<TAB>utterance<TAB>label<TAB>[V, A, D]'".to_string()
+    };
+    let line = line.trim();
+    let times_end = line.find(']').ok_or_else(malformed)? + 1;
+    let (times, rest) = line.split_at(times_end);
+    let vad_start = rest.find('[').ok_or_else(malformed)?;
+    let (middle, vad) = rest.split_at(vad_start);
+    let [name, label] = middle.split_whitespace().collect::<Vec<_>>()[..] else {
         return Err(format!(
-            "malformed line: expected '[start - end]<TAB>utterance<TAB>label<TAB>[V, A, D]', found {} tab-separated fields",
-            fields.len()
+            "{}, found '{}' between the time span and the ratings",
+            malformed(),
+            middle.trim()
         ));
     };
     parse_times(times)?;
@@ -372,6 +379,15 @@ mod tests {
         assert_eq!(e.vad.valence, 3.0);
         assert_eq!(e.vad.arousal, 2.5);
         assert_eq!(e.vad.dominance, 4.3333);
+        let spaced = parse_utterance_line(
+            "[6.2901 - 8.2357]  Ses01F_impro01_M013 ang  [1.5000, 4.0000, 3.0000]  ",
+        )
+        .unwrap();
+        assert_eq!(
+            (spaced.name.as_str(), spaced.speaker_letter),
+            ("Ses01F_impro01_M013", 'M')
+        );
+        assert_eq!(spaced.vad.dominance, 3.0);
         for bad in [
             "[6.2901 - 8.2357]\tSes01F_impro01_F000\tneu",
             "[6.2901 8.2357]\tSes01F_impro01_F000\tneu\t[2.5, 2.5, 2.5]",
@@ -380,6 +396,9 @@ mod tests {
             "[6.2901 - 8.2357]\tSes01F_impro01_X000\tneu\t[2.5, 2.5, 2.5]",
             "[6.2901 - 8.2357]\tS01F_impro01_F000\tneu\t[2.5, 2.5, 2.5]",
             "[6.2901 - 8.2357]\tSes01F\tneu\t[2.5, 2.5, 2.5]",
+            "[6.2901 - 8.2357]\tSes01F_impro01_F000\tneu\textra\t[2.5, 2.5, 2.5]",
+            "[6.2901 - 8.2357]\tSes01F_impro01_F000\tneu\t[2.5, 2.5, 2.5] trailing",
+            "6.2901 - 8.2357\tSes01F_impro01_F000\tneu\t[2.5, 2.5, 2.5]",
         ] {
             assert!(parse_utterance_line(bad).is_err(), "{bad}");
         }

@@ -282,3 +282,83 @@ pub fn run_manifest(
         total_seconds: clock.total_seconds(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::{Utterance, Vad};
+
+    fn data(improvised: Option<bool>, vad: Option<Vad>) -> CorpusData {
+        CorpusData {
+            corpus: "test".into(),
+            root: "corpus".into(),
+            utterances: vec![Utterance {
+                id: "u".into(),
+                path: "u.wav".into(),
+                label: Some(0),
+                speaker: "s".into(),
+                gender: None,
+                group: "g".into(),
+                dialog: None,
+                improvised,
+                vad,
+            }],
+            segments: vec![vec![0.0; 800]],
+            skipped: vec![],
+            excluded: Default::default(),
+            warnings: vec![],
+            inputs: vec![],
+            fingerprint: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_plan_follows_what_the_corpus_has() {
+        let config = Config::default();
+        let plan = Plan {
+            dimensional: true,
+            sweep: true,
+        };
+        // RAVDESS-like: no subsets, no ratings: three Table 1 rows, the sweep.
+        let cells_of = |d: &CorpusData, p: Plan, t: Table| -> Vec<String> {
+            cells(d, &config, p)
+                .into_iter()
+                .filter(|(table, _)| *table == t)
+                .map(|(_, c)| c.id())
+                .collect()
+        };
+        let plain = data(None, None);
+        assert_eq!(
+            cells_of(&plain, plan, Table::One),
+            [
+                "ae-categorical-complete-L128",
+                "vae-categorical-complete-L128",
+                "cvae-categorical-complete-L128"
+            ]
+        );
+        assert!(cells_of(&plain, plan, Table::Two).is_empty());
+        assert_eq!(
+            cells_of(&plain, plan, Table::Sweep),
+            [32, 64, 128, 256, 512].map(|l| format!("vae-categorical-complete-L{l}"))
+        );
+        // IEMOCAP-like: three subsets per model, three dimensions per model.
+        let vad = Vad {
+            valence: 3.0,
+            arousal: 2.0,
+            dominance: 4.0,
+        };
+        let full = data(Some(true), Some(vad));
+        let one = cells_of(&full, plan, Table::One);
+        assert_eq!(one.len(), 9);
+        assert_eq!(one[1], "ae-categorical-scripted-L128");
+        let two = cells_of(&full, plan, Table::Two);
+        assert_eq!(two.len(), 9);
+        assert_eq!(two[8], "cvae-dominance-complete-L128");
+        let skipped = Plan {
+            dimensional: false,
+            sweep: false,
+        };
+        assert!(cells_of(&full, skipped, Table::Two).is_empty());
+        assert!(cells_of(&full, skipped, Table::Sweep).is_empty());
+    }
+}

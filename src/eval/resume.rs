@@ -97,3 +97,53 @@ pub fn stop_after_folds() -> Result<Option<usize>> {
         Err(_) => Ok(None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::metrics::Confusion;
+
+    fn file(fingerprint: &str) -> FoldFile {
+        FoldFile {
+            fingerprint: fingerprint.into(),
+            record: FoldRecord {
+                fold: 2,
+                test_group: "Ses03".into(),
+                n_train: 9,
+                n_validation: 1,
+                n_test: 3,
+                confusion: Confusion::from_labels(2, &[0, 1, 1], &[0, 1, 0]),
+                learner_epochs: vec![],
+                classifier_epochs: vec![],
+                classifier_best_epoch: 0,
+            },
+            timing: FoldTiming {
+                learner: 0.1 + 0.2,
+                ..FoldTiming::default()
+            },
+        }
+    }
+
+    #[test]
+    fn folds_read_back_exactly_and_only_for_their_own_run() {
+        let out = std::env::temp_dir().join(format!("vaeser-resume-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        refuse_to_overwrite(&out).unwrap();
+        let dir = cell_dir(&out, "vae-categorical-complete-L128");
+        let path = fold_path(&dir, 2);
+        assert!(read_fold(&path, "abc").unwrap().is_none());
+        write_fold(&path, &file("abc")).unwrap();
+        assert_eq!(read_fold(&path, "abc").unwrap(), Some(file("abc")));
+        let e = read_fold(&path, "abd").unwrap_err().to_string();
+        assert!(e.contains("fold-2.json") && e.contains("seed"), "{e}");
+        let e = refuse_to_overwrite(&out).unwrap_err().to_string();
+        assert!(e.contains("--resume"), "{e}");
+        std::fs::write(&path, b"{\"fingerprint\": 3").unwrap();
+        let e = read_fold(&path, "abc").unwrap_err().to_string();
+        assert!(
+            e.contains("fold-2.json") && e.contains("not a fold record"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
