@@ -59,6 +59,12 @@ pub struct Delivery {
     pub shimmer: f64,
     /// Aspiration noise relative to the voiced source (breathiness).
     pub breath: f64,
+    /// Factor on every formant of this utterance (smiling shortens the
+    /// vocal tract and raises them).
+    pub formant_shift: f64,
+    /// How far vowel targets lie from the neutral vowel: below 1 is slurred,
+    /// above 1 hyperarticulated.
+    pub articulation: f64,
     /// Level of fricatives relative to vowels (dB).
     pub frication_db: f64,
     /// RMS level of the background noise, dB relative to full scale.
@@ -455,7 +461,8 @@ pub fn render(voice: &Voice, d: &Delivery, rng: &mut ChaCha8Rng) -> Vec<f32> {
         }
         let p = &phones[phone_index];
         if let Some(target) = p.formants {
-            for (f, t) in formants.iter_mut().zip(target) {
+            for ((f, t), schwa) in formants.iter_mut().zip(target).zip(VOWELS[9]) {
+                let t = schwa + d.articulation * (t - schwa);
                 *f = t + (*f - t) * k_formant;
             }
         }
@@ -474,8 +481,9 @@ pub fn render(voice: &Voice, d: &Delivery, rng: &mut ChaCha8Rng) -> Vec<f32> {
             tuned_band = (p.frication_centre, p.frication_q);
         }
         for (r, (&f, &bw)) in tract.iter_mut().zip(formants.iter().zip(&bandwidths)) {
-            let hz = (f * voice.formant_scale).min(0.46 * FS);
-            r.tune(hz, bw * voice.formant_scale);
+            let scale = voice.formant_scale * d.formant_shift;
+            let hz = (f * scale).clamp(150.0, 0.46 * FS);
+            r.tune(hz, bw * scale);
         }
         let progress = start as f64 / n as f64;
         let contour = d.pitch_shift_st + declination_st * (0.5 - progress) + pitch + drift;
