@@ -217,7 +217,7 @@ pub fn notes(
             .map(|(label, n)| format!("{label} {n}"))
             .collect();
         notes.push(format!(
-            "utterances with labels outside the four classes left out of the categorical task: {}",
+            "utterances whose label is not one of the four classes are not used (by label): {}",
             list.join(", ")
         ));
     }
