@@ -384,15 +384,11 @@ fn categorical_words(tag: Tag, portrayed: Tag, rng: &mut ChaCha8Rng) -> Vec<&'st
         vec![portrayed.evaluator_word(), others[0], others[1]]
     } else {
         let w = tag.evaluator_word();
+        let others: Vec<&str> = all.iter().copied().filter(|&o| o != w).collect();
         let third = if rng.gen_bool(0.5) {
             w
         } else {
-            *all.iter()
-                .filter(|&&o| o != w)
-                .collect::<Vec<_>>()
-                .choose(rng)
-                .copied()
-                .unwrap_or(&w)
+            others[rng.gen_range(0..others.len())]
         };
         vec![w, w, third]
     };

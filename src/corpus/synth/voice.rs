@@ -211,8 +211,9 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
     rng.sample::<f64, _>(StandardNormal)
 }
 
-fn ms(seconds_per_ms_scale: f64, ms: f64) -> usize {
-    ((ms * seconds_per_ms_scale) * FS / 1000.0).round().max(1.0) as usize
+/// Samples in `ms` milliseconds lengthened by `stretch` (at least one).
+fn samples(stretch: f64, ms: f64) -> usize {
+    (ms * stretch * FS / 1000.0).round().max(1.0) as usize
 }
 
 /// Appends the phones of one consonant; `stretch` scales durations.
@@ -220,14 +221,14 @@ fn push_consonant(phones: &mut Vec<Phone>, c: Consonant, stretch: f64, rng: &mut
     let jitter_len = |rng: &mut ChaCha8Rng, base: f64| base * (1.0 + 0.2 * normal(rng)).max(0.5);
     match c {
         Consonant::Fricative { centre, q } => {
-            let mut p = Phone::silence(ms(stretch, jitter_len(rng, 95.0)));
+            let mut p = Phone::silence(samples(stretch, jitter_len(rng, 95.0)));
             p.frication = 1.0;
             p.frication_centre = centre;
             p.frication_q = q;
             phones.push(p);
         }
         Consonant::VoicedFricative { centre } => {
-            let mut p = Phone::silence(ms(stretch, jitter_len(rng, 75.0)));
+            let mut p = Phone::silence(samples(stretch, jitter_len(rng, 75.0)));
             p.voicing = 0.35;
             p.frication = 0.6;
             p.frication_centre = centre;
@@ -236,35 +237,35 @@ fn push_consonant(phones: &mut Vec<Phone>, c: Consonant, stretch: f64, rng: &mut
             phones.push(p);
         }
         Consonant::Aspirate => {
-            let mut p = Phone::silence(ms(stretch, jitter_len(rng, 60.0)));
+            let mut p = Phone::silence(samples(stretch, jitter_len(rng, 60.0)));
             p.aspiration = 0.8;
             phones.push(p);
         }
         Consonant::Stop { centre, voiced } => {
-            let mut closure = Phone::silence(ms(stretch, jitter_len(rng, 50.0)));
+            let mut closure = Phone::silence(samples(stretch, jitter_len(rng, 50.0)));
             if voiced {
                 closure.voicing = 0.12;
             }
             phones.push(closure);
-            let mut burst = Phone::silence(ms(1.0, 12.0));
+            let mut burst = Phone::silence(samples(1.0, 12.0));
             burst.frication = 1.4;
             burst.frication_centre = centre;
             burst.frication_q = 0.9;
             phones.push(burst);
             if !voiced {
-                let mut aspiration = Phone::silence(ms(stretch, jitter_len(rng, 30.0)));
+                let mut aspiration = Phone::silence(samples(stretch, jitter_len(rng, 30.0)));
                 aspiration.aspiration = 0.6;
                 phones.push(aspiration);
             }
         }
         Consonant::Nasal { formants } => {
-            let mut p = Phone::silence(ms(stretch, jitter_len(rng, 65.0)));
+            let mut p = Phone::silence(samples(stretch, jitter_len(rng, 65.0)));
             p.voicing = 0.35;
             p.formants = Some(formants);
             phones.push(p);
         }
         Consonant::Approximant { formants } => {
-            let mut p = Phone::silence(ms(stretch, jitter_len(rng, 55.0)));
+            let mut p = Phone::silence(samples(stretch, jitter_len(rng, 55.0)));
             p.voicing = 0.6;
             p.formants = Some(formants);
             phones.push(p);
@@ -278,8 +279,8 @@ fn plan_phones(d: &Delivery, rng: &mut ChaCha8Rng) -> Vec<Phone> {
     // The nominal syllable below lasts about 0.22 s (4.6 syllables/s).
     let stretch = 4.6 / d.syllables_per_s.clamp(1.5, 9.0);
     let total = (d.duration_s * FS) as usize;
-    let lead = ms(1.0, rng.gen_range(80.0..220.0));
-    let trail = ms(1.0, rng.gen_range(80.0..200.0));
+    let lead = samples(1.0, rng.gen_range(80.0..220.0));
+    let trail = samples(1.0, rng.gen_range(80.0..200.0));
     let mut phones = vec![Phone::silence(lead)];
     let mut used = lead;
     let mut in_phrase = 0usize;
@@ -305,7 +306,7 @@ fn plan_phones(d: &Delivery, rng: &mut ChaCha8Rng) -> Vec<Phone> {
         if phrase_final {
             vowel_ms *= 1.4;
         }
-        let mut vowel = Phone::silence(ms(stretch, vowel_ms));
+        let mut vowel = Phone::silence(samples(stretch, vowel_ms));
         vowel.formants = Some(VOWELS[rng.gen_range(0..VOWELS.len())]);
         let gain_db = 1.5 * normal(rng) + if stressed { 3.0 } else { 0.0 };
         vowel.voicing = 10f64.powf(gain_db / 20.0);
@@ -324,7 +325,7 @@ fn plan_phones(d: &Delivery, rng: &mut ChaCha8Rng) -> Vec<Phone> {
         used += phones[start..].iter().map(|p| p.len).sum::<usize>();
         in_phrase += 1;
         if phrase_final && used + trail < total {
-            let pause = ms(stretch, rng.gen_range(120.0..320.0));
+            let pause = samples(stretch, rng.gen_range(120.0..320.0));
             phones.push(Phone::silence(pause));
             used += pause;
             in_phrase = 0;
