@@ -1,24 +1,12 @@
 //! The real-world WAV files in ../shared (RAVDESS originals at 48 kHz with
 //! extra RIFF chunks, one stereo, and their 16 kHz conversions) decode.
 
+mod common;
+
+use common::shared_dir;
 use std::path::{Path, PathBuf};
 use vaeser::audio::logmel::mel_band_edges_hz;
 use vaeser::audio::{load_logmel, wav, N_MELS};
-
-/// `../shared` next to the repository, or `$VAESER_SHARED` where the
-/// checkout lives elsewhere (e.g. a git worktree).
-fn shared_dir(sub: &str) -> Option<PathBuf> {
-    let shared = std::env::var_os("VAESER_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let dir = shared.join("data").join(sub);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: {} is absent", dir.display());
-        None
-    }
-}
 
 fn wav_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)

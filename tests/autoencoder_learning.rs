@@ -3,6 +3,9 @@
 //! and the VAE's KL term is finite and positive. Skips, saying why, when
 //! ../shared/data is absent.
 
+mod common;
+
+use common::shared_dir;
 use std::path::{Path, PathBuf};
 use vaeser::audio::load_logmel;
 use vaeser::config::{LearnerConfig, SegmentConfig};
@@ -10,15 +13,6 @@ use vaeser::features::segments::append_segments;
 use vaeser::models::autoencoder::LearnerKind;
 use vaeser::models::fit_autoencoder::{fit, validation_split, EpochRecord, FitRequest};
 use vaeser::train::log::JsonLinesLog;
-
-/// `../shared` next to the repository, or `$VAESER_SHARED` where the
-/// repository is checked out elsewhere.
-fn data_dir() -> PathBuf {
-    std::env::var_os("VAESER_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-        .join("data/ravdess4-16k")
-}
 
 /// Segments and labels of the first files of two actors (one of each
 /// gender), labels from the emotion field of the RAVDESS file name.
@@ -52,11 +46,9 @@ fn load_segments(dir: &Path) -> (Vec<f32>, Vec<usize>) {
 
 #[test]
 fn reconstruction_falls_by_a_large_factor_for_ae_vae_and_cvae() {
-    let dir = data_dir();
-    if !dir.is_dir() {
-        eprintln!("skipped: {} is absent", dir.display());
+    let Some(dir) = shared_dir("ravdess4-16k") else {
         return;
-    }
+    };
     let (data, labels) = load_segments(&dir);
     let n = labels.len();
     assert!(n > 300, "only {n} segments");

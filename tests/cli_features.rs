@@ -2,9 +2,9 @@
 //! files: summary (text and JSON), cache reuse, --strict, and the default
 //! cache place in a read-only corpus directory.
 
-mod common_corpus;
+mod common;
 
-use common_corpus::{scratch, set_modified_ago, write_wav};
+use common::{scratch, set_modified_ago, write_wav};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};

@@ -3,9 +3,9 @@
 //! naming the file (and line) and what is wrong; a lenient run goes on with
 //! the other utterances and lists what it skipped; a strict run stops at it.
 
-mod common_corpus;
+mod common;
 
-use common_corpus::{scratch, write_wav};
+use common::{scratch, write_wav};
 use std::path::{Path, PathBuf};
 use vaeser::corpus::{load, CorpusKind, LoadOptions};
 use vaeser::features::cache::{extract, ExtractOptions};

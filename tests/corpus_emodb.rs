@@ -1,9 +1,9 @@
 //! The EmoDB loader by its file-name convention, on a fixture directory of
 //! empty files (the loader reads names only).
 
-mod common_corpus;
+mod common;
 
-use common_corpus::scratch;
+use common::{scratch, utterance_rows};
 use vaeser::corpus::{folds, load, CorpusKind, Gender, LoadOptions};
 
 #[test]
@@ -26,20 +26,7 @@ fn names_give_speaker_emotion_and_speaker_folds() {
         std::fs::write(wav.join(name), b"").unwrap();
     }
     let corpus = load(CorpusKind::Emodb, &root, &LoadOptions::default()).unwrap();
-    type Row<'a> = (&'a str, Option<usize>, &'a str, &'a str, Option<Gender>);
-    let got: Vec<Row> = corpus
-        .utterances
-        .iter()
-        .map(|u| {
-            (
-                u.id.as_str(),
-                u.label,
-                u.speaker.as_str(),
-                u.group.as_str(),
-                u.gender,
-            )
-        })
-        .collect();
+    let got = utterance_rows(&corpus);
     assert_eq!(
         got,
         [

@@ -2,9 +2,9 @@
 //! (tests/fixtures/iemocap: four dialogs of sessions 1, 3 and 5), with the
 //! audio files written by the test.
 
-mod common_corpus;
+mod common;
 
-use common_corpus::{copy_tree, scratch, write_wav};
+use common::{copy_tree, scratch, write_wav};
 use std::path::{Path, PathBuf};
 use vaeser::corpus::{folds, load, Corpus, CorpusKind, Gender, LoadOptions};
 

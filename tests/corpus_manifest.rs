@@ -2,9 +2,9 @@
 //! usable rows (one quoted, one unlabelled, one without ratings) and five
 //! bad ones, each skipped with the CSV's line number.
 
-mod common_corpus;
+mod common;
 
-use common_corpus::{copy_tree, scratch, write_wav};
+use common::{copy_tree, scratch, write_wav};
 use std::path::{Path, PathBuf};
 use vaeser::corpus::{folds, load, CorpusKind, LoadOptions};
 

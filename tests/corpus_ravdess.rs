@@ -1,21 +1,11 @@
 //! The RAVDESS loader on the 16 kHz 4-class copy in ../shared and on a tiny
 //! fixture tree with the cases the copy lacks.
 
+mod common;
+
+use common::{shared_dir, utterance_rows};
 use std::path::{Path, PathBuf};
 use vaeser::corpus::{folds, load, CorpusKind, Gender, LoadOptions};
-
-fn shared_dir(sub: &str) -> Option<PathBuf> {
-    let shared = std::env::var_os("VAESER_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let dir = shared.join("data").join(sub);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: {} is absent", dir.display());
-        None
-    }
-}
 
 #[test]
 fn ravdess4_16k_has_the_published_counts_and_six_actor_group_folds() {
@@ -92,20 +82,7 @@ fn fixture_tree(name: &str) -> PathBuf {
 fn fixture_labels_groups_speakers_and_exclusions() {
     let root = fixture_tree("ok");
     let corpus = load(CorpusKind::Ravdess, &root, &LoadOptions::default()).unwrap();
-    type Row<'a> = (&'a str, Option<usize>, &'a str, &'a str, Option<Gender>);
-    let got: Vec<Row> = corpus
-        .utterances
-        .iter()
-        .map(|u| {
-            (
-                u.id.as_str(),
-                u.label,
-                u.speaker.as_str(),
-                u.group.as_str(),
-                u.gender,
-            )
-        })
-        .collect();
+    let got = utterance_rows(&corpus);
     assert_eq!(
         got,
         [

@@ -1,9 +1,9 @@
 //! The LogMel cache: reused on a second run with bit-identical features,
 //! recomputed for changed audio, a changed configuration or a damaged file.
 
-mod common_corpus;
+mod common;
 
-use common_corpus::{scratch, set_modified_ago, write_wav};
+use common::{scratch, set_modified_ago, write_wav};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vaeser::audio::load_logmel;

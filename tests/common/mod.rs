@@ -1,8 +1,9 @@
-//! Helpers shared by the corpus and feature-cache tests: the shared data
+//! Helpers shared by the integration tests: the shared data
 //! directory, scratch directories and tiny WAV files.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use vaeser::corpus::{Corpus, Gender};
 
 /// `../shared/data/<sub>` next to the repository, or under `$VAESER_SHARED`
 /// where the checkout lives elsewhere (e.g. a git worktree); `None`, with the
@@ -69,4 +70,25 @@ pub fn set_modified_ago(path: &Path, ago: std::time::Duration) {
     let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
     file.set_modified(std::time::SystemTime::now() - ago)
         .unwrap();
+}
+
+/// One utterance as the loader tests compare it: id, label, speaker, group
+/// and gender.
+pub type UtteranceRow<'a> = (&'a str, Option<usize>, &'a str, &'a str, Option<Gender>);
+
+/// The loaded utterances in order, each as an [`UtteranceRow`].
+pub fn utterance_rows(corpus: &Corpus) -> Vec<UtteranceRow<'_>> {
+    corpus
+        .utterances
+        .iter()
+        .map(|u| {
+            (
+                u.id.as_str(),
+                u.label,
+                u.speaker.as_str(),
+                u.group.as_str(),
+                u.gender,
+            )
+        })
+        .collect()
 }
