@@ -11,62 +11,19 @@
 //! gradient with its largest entry's sign flipped, that entry halved (a
 //! missing term) or two entries swapped (a transposed index) is rejected.
 
+mod common;
+
+use common::gradcheck::FiniteDifferences;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use vaeser::checkpoint::Checkpoint;
 use vaeser::models::classifier::{Classifier, ClassifierShape, Sequence};
 
-const STEP: f32 = 5e-3;
-
-fn compare(name: &str, analytic: &[f32], numeric: &[f64]) -> Result<f64, String> {
-    let (atol, rtol) = (5e-4, 2e-3);
-    let mut worst = 0.0f64;
-    for (j, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
-        let err = (a as f64 - n).abs();
-        // Written so that a NaN on either side fails too.
-        let within = err <= atol + rtol * (a as f64).abs();
-        if !within {
-            return Err(format!("{name}[{j}]: analytic {a}, numeric {n}"));
-        }
-        worst = worst.max(err);
-    }
-    Ok(worst)
-}
-
-fn assert_check_discriminates(name: &str, good: &[f32], numeric: &[f64]) {
-    let worst = compare(name, good, numeric).unwrap();
-    assert!(worst < 2e-4, "{name}: unexpectedly large error {worst}");
-    let big = (0..good.len())
-        .max_by(|&a, &b| good[a].abs().total_cmp(&good[b].abs()))
-        .unwrap();
-    // Halving an entry of |g| > 5e-3 moves it 2.5e-3, 5x the tolerance.
-    assert!(
-        good[big].abs() > 5e-3,
-        "{name}: gradient too small to test ({})",
-        good[big]
-    );
-    let mut flipped = good.to_vec();
-    flipped[big] = -flipped[big];
-    assert!(
-        compare(name, &flipped, numeric).is_err(),
-        "{name}: sign flip accepted"
-    );
-    let mut halved = good.to_vec();
-    halved[big] *= 0.5;
-    assert!(
-        compare(name, &halved, numeric).is_err(),
-        "{name}: halved entry accepted"
-    );
-    let other = (0..good.len())
-        .find(|&j| (good[j] - good[big]).abs() > 5e-3)
-        .unwrap();
-    let mut swapped = good.to_vec();
-    swapped.swap(big, other);
-    assert!(
-        compare(name, &swapped, numeric).is_err(),
-        "{name}: swap accepted"
-    );
-}
+const FD: FiniteDifferences = FiniteDifferences {
+    step: 5e-3,
+    atol: 5e-4,
+    rtol: 2e-3,
+};
 
 #[test]
 fn classifier_loss_gradient_matches_finite_differences() {
@@ -123,18 +80,7 @@ fn classifier_loss_gradient_matches_finite_differences() {
         loss_of(&params)
     );
 
-    let mut p = params.clone();
-    let numeric: Vec<f64> = (0..p.len())
-        .map(|j| {
-            let orig = p[j];
-            p[j] = orig + STEP;
-            let (xp, fp) = (p[j], loss_of(&p));
-            p[j] = orig - STEP;
-            let (xm, fm) = (p[j], loss_of(&p));
-            p[j] = orig;
-            (fp - fm) / (xp as f64 - xm as f64)
-        })
-        .collect();
+    let numeric = FD.numeric_gradient(&mut params.clone(), |p| loss_of(p));
 
     // Tensor names and sizes in arena order, from the checkpoint writer.
     let mut ck = Checkpoint::new("test");
@@ -143,7 +89,8 @@ fn classifier_loss_gradient_matches_finite_differences() {
     for t in ck.tensors() {
         let r = offset..offset + t.data.len();
         offset = r.end;
-        assert_check_discriminates(&t.name, &grad[r.clone()], &numeric[r]);
+        // Halving an entry of |g| > 5e-3 moves it 2.5e-3, 5x the tolerance.
+        FD.assert_check_discriminates(&t.name, &grad[r.clone()], &numeric[r], 2e-4, 5e-3);
     }
     assert_eq!(offset, params.len());
 }

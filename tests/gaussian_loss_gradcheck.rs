@@ -11,46 +11,20 @@
 //! produce: each test also feeds such a corrupted gradient to the same check
 //! and asserts that it is rejected.
 
+mod common;
+
+use common::gradcheck::FiniteDifferences;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use vaeser::backend::cpu::Cpu;
 use vaeser::nn::gaussian::Gaussian;
 use vaeser::nn::loss;
 
-const STEP: f32 = 1e-2;
-
-/// Largest violation of `|numeric - analytic| <= atol + rtol |analytic|`,
-/// as `Err(description)`, or `Ok(max abs error)`.
-fn compare(name: &str, analytic: &[f32], numeric: &[f64]) -> Result<f64, String> {
-    let (atol, rtol) = (1e-3, 1e-3);
-    let mut worst = 0.0f64;
-    for (j, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
-        let err = (a as f64 - n).abs();
-        // Written so that a NaN on either side fails too.
-        let within = err <= atol + rtol * (a as f64).abs();
-        if !within {
-            return Err(format!("{name}[{j}]: analytic {a}, numeric {n}"));
-        }
-        worst = worst.max(err);
-    }
-    Ok(worst)
-}
-
-/// Central difference of `f` w.r.t. every entry of `x`, with the step
-/// measured after rounding to f32.
-fn numeric_gradient(x: &mut [f32], mut f: impl FnMut(&[f32]) -> f64) -> Vec<f64> {
-    (0..x.len())
-        .map(|j| {
-            let orig = x[j];
-            x[j] = orig + STEP;
-            let (xp, fp) = (x[j], f(x));
-            x[j] = orig - STEP;
-            let (xm, fm) = (x[j], f(x));
-            x[j] = orig;
-            (fp - fm) / (xp as f64 - xm as f64)
-        })
-        .collect()
-}
+const FD: FiniteDifferences = FiniteDifferences {
+    step: 1e-2,
+    atol: 1e-3,
+    rtol: 1e-3,
+};
 
 fn random(rng: &mut ChaCha8Rng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
     (0..n).map(|_| rng.gen_range(lo..hi)).collect()
@@ -58,7 +32,7 @@ fn random(rng: &mut ChaCha8Rng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
 
 /// Asserts that `compare` accepts `good` and rejects the usual mistakes.
 fn assert_check_discriminates(name: &str, good: &[f32], numeric: &[f64]) {
-    let worst = compare(name, good, numeric).unwrap();
+    let worst = FD.compare(name, good, numeric).unwrap();
     assert!(worst < 5e-4, "{name}: unexpectedly large error {worst}");
     let big = (0..good.len())
         .max_by(|&a, &b| good[a].abs().total_cmp(&good[b].abs()))
@@ -66,13 +40,13 @@ fn assert_check_discriminates(name: &str, good: &[f32], numeric: &[f64]) {
     let mut flipped = good.to_vec();
     flipped[big] = -flipped[big];
     assert!(
-        compare(name, &flipped, numeric).is_err(),
+        FD.compare(name, &flipped, numeric).is_err(),
         "{name}: sign flip accepted"
     );
     let mut halved = good.to_vec();
     halved[big] *= 0.5;
     assert!(
-        compare(name, &halved, numeric).is_err(),
+        FD.compare(name, &halved, numeric).is_err(),
         "{name}: halved entry accepted"
     );
     let mut swapped = good.to_vec();
@@ -80,7 +54,7 @@ fn assert_check_discriminates(name: &str, good: &[f32], numeric: &[f64]) {
     swapped.swap(big, other);
     if (good[big] - good[other]).abs() > 1e-2 {
         assert!(
-            compare(name, &swapped, numeric).is_err(),
+            FD.compare(name, &swapped, numeric).is_err(),
             "{name}: swap accepted"
         );
     }
@@ -114,8 +88,8 @@ fn gaussian_layer_gradient_with_kl_term() {
     )
     .unwrap();
 
-    let num_mu = numeric_gradient(&mut mu.clone(), |m| loss(m, &logvar));
-    let num_lv = numeric_gradient(&mut logvar.clone(), |l| loss(&mu, l));
+    let num_mu = FD.numeric_gradient(&mut mu.clone(), |m| loss(m, &logvar));
+    let num_lv = FD.numeric_gradient(&mut logvar.clone(), |l| loss(&mu, l));
     assert_check_discriminates("dmu", &dmu, &num_mu);
     assert_check_discriminates("dlogvar", &dlv, &num_lv);
 
@@ -125,8 +99,8 @@ fn gaussian_layer_gradient_with_kl_term() {
         &cpu, rows, 0.0, &mu, &logvar, &eps, &w, &mut dmu0, &mut dlv0,
     )
     .unwrap();
-    assert!(compare("dmu without KL", &dmu0, &num_mu).is_err());
-    assert!(compare("dlogvar without KL", &dlv0, &num_lv).is_err());
+    assert!(FD.compare("dmu without KL", &dmu0, &num_mu).is_err());
+    assert!(FD.compare("dlogvar without KL", &dlv0, &num_lv).is_err());
 }
 
 #[test]
@@ -145,7 +119,7 @@ fn sse_gradient() {
         .sum::<f64>()
         / rows as f64;
     assert!((l0 as f64 - want).abs() < 1e-5 * want, "{l0} vs {want}");
-    let num = numeric_gradient(&mut pred.clone(), |p| {
+    let num = FD.numeric_gradient(&mut pred.clone(), |p| {
         let mut scratch = vec![0.0; rows * cols];
         loss::sse(&cpu, rows, cols, &p.to_vec(), &target, &mut scratch).unwrap() as f64
     });
@@ -165,7 +139,7 @@ fn softmax_xent_gradient() {
         let s: f32 = probs[r * classes..(r + 1) * classes].iter().sum();
         assert!((s - 1.0).abs() < 1e-6);
     }
-    let num = numeric_gradient(&mut logits.clone(), |x| {
+    let num = FD.numeric_gradient(&mut logits.clone(), |x| {
         let (mut p, mut g) = (vec![0.0; rows * classes], vec![0.0; rows * classes]);
         loss::softmax_xent(&cpu, rows, classes, &x.to_vec(), &labels, &mut p, &mut g).unwrap()
             as f64

@@ -12,6 +12,9 @@
 //! h_t instead of h_{t-1} in the dW_hh GEMM, or dropping the gradient carried
 //! past a sequence's end each make these tests fail.)
 
+mod common;
+
+use common::gradcheck::FiniteDifferences;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use vaeser::backend::cpu::Cpu;
@@ -19,66 +22,15 @@ use vaeser::backend::Backend;
 use vaeser::nn::lstm::{Lstm, LstmWorkspace};
 use vaeser::nn::params::ParamLayout;
 
-const STEP: f32 = 5e-3;
+const FD: FiniteDifferences = FiniteDifferences {
+    step: 5e-3,
+    atol: 5e-4,
+    rtol: 2e-3,
+};
 
-fn compare(name: &str, analytic: &[f32], numeric: &[f64]) -> Result<f64, String> {
-    let (atol, rtol) = (5e-4, 2e-3);
-    let mut worst = 0.0f64;
-    for (j, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
-        let err = (a as f64 - n).abs();
-        // Written so that a NaN on either side fails too.
-        let within = err <= atol + rtol * (a as f64).abs();
-        if !within {
-            return Err(format!("{name}[{j}]: analytic {a}, numeric {n}"));
-        }
-        worst = worst.max(err);
-    }
-    Ok(worst)
-}
-
-fn numeric_gradient(x: &mut [f32], mut f: impl FnMut(&[f32]) -> f64) -> Vec<f64> {
-    (0..x.len())
-        .map(|j| {
-            let orig = x[j];
-            x[j] = orig + STEP;
-            let (xp, fp) = (x[j], f(x));
-            x[j] = orig - STEP;
-            let (xm, fm) = (x[j], f(x));
-            x[j] = orig;
-            (fp - fm) / (xp as f64 - xm as f64)
-        })
-        .collect()
-}
-
-/// Asserts that `compare` accepts `good` and rejects the usual mistakes.
+/// Asserts that `FD` accepts `good` and rejects the usual mistakes.
 fn assert_check_discriminates(name: &str, good: &[f32], numeric: &[f64]) {
-    let worst = compare(name, good, numeric).unwrap();
-    assert!(worst < 2e-4, "{name}: unexpectedly large error {worst}");
-    let big = (0..good.len())
-        .max_by(|&a, &b| good[a].abs().total_cmp(&good[b].abs()))
-        .unwrap();
-    assert!(good[big].abs() > 0.05, "{name}: gradient too small to test");
-    let mut flipped = good.to_vec();
-    flipped[big] = -flipped[big];
-    assert!(
-        compare(name, &flipped, numeric).is_err(),
-        "{name}: sign flip accepted"
-    );
-    let mut halved = good.to_vec();
-    halved[big] *= 0.5;
-    assert!(
-        compare(name, &halved, numeric).is_err(),
-        "{name}: halved entry accepted"
-    );
-    let other = (0..good.len())
-        .find(|&j| (good[j] - good[big]).abs() > 0.05)
-        .unwrap();
-    let mut swapped = good.to_vec();
-    swapped.swap(big, other);
-    assert!(
-        compare(name, &swapped, numeric).is_err(),
-        "{name}: swap accepted"
-    );
+    FD.assert_check_discriminates(name, good, numeric, 2e-4, 0.05);
 }
 
 fn random(rng: &mut ChaCha8Rng, n: usize, scale: f32) -> Vec<f32> {
@@ -130,11 +82,11 @@ fn cell_gradient() {
         &mut dgates,
         &mut dh_prev,
     );
-    let num_pre = numeric_gradient(&mut pre.clone(), |p| loss(p, &c_prev, &h_prev));
-    let num_c = numeric_gradient(&mut c_prev.clone(), |cp| loss(&pre, cp, &h_prev));
+    let num_pre = FD.numeric_gradient(&mut pre.clone(), |p| loss(p, &c_prev, &h_prev));
+    let num_c = FD.numeric_gradient(&mut c_prev.clone(), |cp| loss(&pre, cp, &h_prev));
     // h_prev enters the cell only through the carry of inactive rows (the
     // recurrent GEMM, outside the cell, handles the rest).
-    let num_h = numeric_gradient(&mut h_prev.clone(), |hp| loss(&pre, &c_prev, hp));
+    let num_h = FD.numeric_gradient(&mut h_prev.clone(), |hp| loss(&pre, &c_prev, hp));
     assert_check_discriminates("dgates", &dgates, &num_pre);
     assert_check_discriminates("dc_prev", &dc, &num_c);
     assert_check_discriminates("dh_prev (carry)", &dh_prev, &num_h);
@@ -246,14 +198,14 @@ fn two_layer_gradient_over_sequences_of_different_lengths() {
 
     for entry in s.layout.entries() {
         let r = entry.range.clone();
-        let num = numeric_gradient(&mut s.params[r.clone()].to_vec(), |slice| {
+        let num = FD.numeric_gradient(&mut s.params[r.clone()].to_vec(), |slice| {
             let mut p = s.params.clone();
             p[r.clone()].copy_from_slice(slice);
             s.loss(&p, &s.x, &mut ws)
         });
         assert_check_discriminates(&entry.name, &grads[r], &num);
     }
-    let num_x = numeric_gradient(&mut s.x.clone(), |x| s.loss(&s.params, x, &mut ws));
+    let num_x = FD.numeric_gradient(&mut s.x.clone(), |x| s.loss(&s.params, x, &mut ws));
     assert_check_discriminates("dx", &dx, &num_x);
     for t in 0..steps {
         for (b, &len) in s.lengths.iter().enumerate() {

@@ -2,6 +2,8 @@
 //! directory, scratch directories and tiny WAV files.
 #![allow(dead_code)]
 
+pub mod gradcheck;
+
 use std::path::{Path, PathBuf};
 use vaeser::corpus::{Corpus, Gender};
 
