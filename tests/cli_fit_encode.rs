@@ -70,6 +70,40 @@ fn vaeser(args: &[&str]) -> vaeser::Result<()> {
     run(Cli::try_parse_from(argv).unwrap())
 }
 
+fn path_arg(p: &Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+/// `vaeser fit-features` of a `model` learner on the RAVDESS-layout `corpus`,
+/// with the options in `extra`, written to `out`.
+fn fit_features(corpus: &Path, model: &str, extra: &[&str], out: &Path) -> vaeser::Result<()> {
+    let (corpus, out) = (path_arg(corpus), path_arg(out));
+    let mut args = vec![
+        "fit-features",
+        "--corpus",
+        "ravdess",
+        "--data",
+        &corpus,
+        "--model",
+        model,
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--out", &out]);
+    vaeser(&args)
+}
+
+/// `vaeser encode` of the RAVDESS-layout `corpus` with the learner in
+/// `model`, with the options in `extra`, written to `out`.
+fn encode(model: &Path, corpus: &Path, extra: &[&str], out: &Path) -> vaeser::Result<()> {
+    let (model, corpus, out) = (path_arg(model), path_arg(corpus), path_arg(out));
+    let mut args = vec![
+        "encode", "--model", &model, "--corpus", "ravdess", "--data", &corpus,
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--out", &out]);
+    vaeser(&args)
+}
+
 /// A configuration small enough for a test: two epochs of a narrow network.
 fn write_config(dir: &Path) -> PathBuf {
     let path = dir.join("tiny.toml");
@@ -92,24 +126,13 @@ fn fit_features_holds_the_fold_out_and_encode_matches_the_library() {
     write_corpus(&corpus);
     let config = write_config(&dir);
     let model = dir.join("vae.safetensors");
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    vaeser(&[
-        "fit-features",
-        "--corpus",
-        "ravdess",
-        "--data",
-        &s(&corpus),
-        "--model",
+    let config = path_arg(&config);
+    fit_features(
+        &corpus,
         "vae",
-        "--fold",
-        "0",
-        "--latent",
-        "4",
-        "--config",
-        &s(&config),
-        "--out",
-        &s(&model),
-    ])
+        &["--fold", "0", "--latent", "4", "--config", &config],
+        &model,
+    )
     .unwrap();
 
     let learner = FeatureLearner::load(&model, Some(LearnerKind::Vae)).unwrap();
@@ -134,20 +157,7 @@ fn fit_features_holds_the_fold_out_and_encode_matches_the_library() {
     );
 
     let features = dir.join("features.safetensors");
-    vaeser(&[
-        "encode",
-        "--model",
-        &s(&model),
-        "--corpus",
-        "ravdess",
-        "--data",
-        &s(&corpus),
-        "--mode",
-        "mu",
-        "--out",
-        &s(&features),
-    ])
-    .unwrap();
+    encode(&model, &corpus, &["--mode", "mu"], &features).unwrap();
     let ck = Checkpoint::load(&features).unwrap();
     assert_eq!(ck.kind(), "features");
     assert_eq!(ck.tensors().len(), ACTORS.len() * EMOTION_CODES.len());
@@ -189,44 +199,22 @@ fn oracle_cvae_features_are_marked_as_a_label_leak() {
     write_corpus(&corpus);
     let config = write_config(&dir);
     let model = dir.join("cvae.safetensors");
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    vaeser(&[
-        "fit-features",
-        "--corpus",
-        "ravdess",
-        "--data",
-        &s(&corpus),
-        "--model",
+    let config = path_arg(&config);
+    fit_features(
+        &corpus,
         "cvae",
-        "--latent",
-        "3",
-        "--config",
-        &s(&config),
-        "--out",
-        &s(&model),
-    ])
+        &["--latent", "3", "--config", &config],
+        &model,
+    )
     .unwrap();
     assert_eq!(FeatureLearner::load(&model, None).unwrap().fold, None);
 
-    let encode = |condition: &str, out: &Path| {
-        vaeser(&[
-            "encode",
-            "--model",
-            &s(&model),
-            "--corpus",
-            "ravdess",
-            "--data",
-            &s(&corpus),
-            "--cvae-condition",
-            condition,
-            "--out",
-            &s(out),
-        ])
-        .unwrap();
+    let encode_with = |condition: &str, out: &Path| {
+        encode(&model, &corpus, &["--cvae-condition", condition], out).unwrap();
         Checkpoint::load(out).unwrap()
     };
-    let uniform = encode("uniform", &dir.join("uniform.safetensors"));
-    let oracle = encode("oracle", &dir.join("oracle.safetensors"));
+    let uniform = encode_with("uniform", &dir.join("uniform.safetensors"));
+    let oracle = encode_with("oracle", &dir.join("oracle.safetensors"));
     assert!(!uniform.has_meta("label_leak"));
     assert_eq!(oracle.meta::<String>("label_leak").unwrap(), ORACLE_MARK);
     // mu and log sigma^2 by default; the condition changes the features.
@@ -244,22 +232,9 @@ fn a_fold_the_corpus_does_not_have_is_an_error_listing_the_folds() {
     let dir = temp_dir("bad-fold");
     let corpus = dir.join("ravdess");
     write_corpus(&corpus);
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    let err = vaeser(&[
-        "fit-features",
-        "--corpus",
-        "ravdess",
-        "--data",
-        &s(&corpus),
-        "--model",
-        "ae",
-        "--fold",
-        "2",
-        "--out",
-        &s(&dir.join("ae.safetensors")),
-    ])
-    .unwrap_err()
-    .to_string();
+    let err = fit_features(&corpus, "ae", &["--fold", "2"], &dir.join("ae.safetensors"))
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("2 folds") && err.contains("actors01-04") && err.contains("actors05-08"),
         "{err}"
