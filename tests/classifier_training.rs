@@ -122,24 +122,29 @@ fn learns_a_sequence_task_and_keeps_the_best_epoch() {
         n_epochs > fitted.best_epoch + 1,
         "training went on past the best epoch"
     );
-    let until_best = ClassifierConfig {
-        max_epochs: fitted.best_epoch + 1,
-        ..config.clone()
-    };
-    let stopped = fit(
-        &ClassifierFitRequest {
-            config: &until_best,
-            ..request
-        },
-        &mut JsonLinesLog::in_memory(),
-    )
-    .unwrap();
+    let stopped = fit_for_epochs(request, fitted.best_epoch + 1);
     assert_eq!(stopped.classifier.params(), model.params());
 
     // Fresh utterances: far above chance (1/3).
     let test_data = synthetic(2, 150);
     let ua = predict(&sequences(&test_data)).ua();
     assert!(ua > 0.8, "test UA {ua}, epochs {:?}", fitted.epochs);
+}
+
+/// `request` again, with training stopped after `max_epochs`.
+fn fit_for_epochs(request: ClassifierFitRequest, max_epochs: usize) -> ClassifierFit {
+    let config = ClassifierConfig {
+        max_epochs,
+        ..request.config.clone()
+    };
+    fit(
+        &ClassifierFitRequest {
+            config: &config,
+            ..request
+        },
+        &mut JsonLinesLog::in_memory(),
+    )
+    .unwrap()
 }
 
 fn train_small(seed: u64) -> ClassifierFit {
@@ -233,18 +238,7 @@ fn without_validation_it_trains_every_epoch_and_keeps_the_last() {
     assert_eq!(fitted.best_epoch, 2);
     assert!(fitted.epochs.iter().all(|e| e.val_ua.is_nan()));
     // The last weights: one more epoch changes them, so 2 epochs differ from 3.
-    let shorter = ClassifierConfig {
-        max_epochs: 2,
-        ..config.clone()
-    };
-    let two = fit(
-        &ClassifierFitRequest {
-            config: &shorter,
-            ..request
-        },
-        &mut JsonLinesLog::in_memory(),
-    )
-    .unwrap();
+    let two = fit_for_epochs(request, 2);
     assert_ne!(two.classifier.params(), fitted.classifier.params());
 }
 
