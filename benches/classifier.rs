@@ -8,10 +8,14 @@
 //!
 //! `cargo bench --bench classifier`
 
+#[path = "support/peak.rs"]
+#[allow(dead_code)]
+mod peak;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use peak::median_seconds;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::time::Instant;
 use vaeser::backend::cpu::Cpu;
 use vaeser::config::ClassifierConfig;
 use vaeser::models::classifier::{fit_bucketed, ClassifierFitRequest, Sequence};
@@ -76,19 +80,6 @@ impl Corpus {
         )
         .unwrap();
     }
-}
-
-fn median_seconds(mut f: impl FnMut(), reps: usize) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[reps / 2]
 }
 
 fn bench(c: &mut Criterion) {

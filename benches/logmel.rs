@@ -7,11 +7,15 @@
 //!
 //! `cargo bench --bench logmel`
 
+#[path = "support/peak.rs"]
+#[allow(dead_code)]
+mod peak;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use peak::median_seconds;
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 use std::hint::black_box;
-use std::time::Instant;
 use vaeser::audio::logmel::{n_frames, LogMelExtractor};
 use vaeser::audio::resample::Resampler;
 
@@ -29,20 +33,6 @@ fn signal(rate: usize) -> Vec<f32> {
                 + 0.01 * (state as f32 / u32::MAX as f32 - 0.5)
         })
         .collect()
-}
-
-/// Median seconds per call over `runs` timed calls (after one warm-up).
-fn median_seconds(runs: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[runs / 2]
 }
 
 fn bench(c: &mut Criterion) {
@@ -64,10 +54,13 @@ fn bench(c: &mut Criterion) {
         black_box(&buffer);
     };
 
-    let logmel_s = median_seconds(21, || {
-        black_box(extractor.compute(black_box(&audio)));
-    });
-    let fft_s = median_seconds(21, &mut fft_only);
+    let logmel_s = median_seconds(
+        || {
+            black_box(extractor.compute(black_box(&audio)));
+        },
+        21,
+    );
+    let fft_s = median_seconds(&mut fft_only, 21);
     println!(
         "LogMel, {SECONDS} s of 16 kHz audio ({frames} frames), one core: {:.3} ms, {:.2} us/frame, real-time factor {:.0}x (target >= 2000x)",
         logmel_s * 1e3,
@@ -82,9 +75,12 @@ fn bench(c: &mut Criterion) {
 
     let audio_48k = signal(48_000);
     let resampler = Resampler::new(48_000, 16_000);
-    let resample_s = median_seconds(11, || {
-        black_box(resampler.process(black_box(&audio_48k)));
-    });
+    let resample_s = median_seconds(
+        || {
+            black_box(resampler.process(black_box(&audio_48k)));
+        },
+        11,
+    );
     println!(
         "Resampling 48 kHz -> 16 kHz, {SECONDS} s: {:.3} ms, real-time factor {:.0}x",
         resample_s * 1e3,

@@ -7,8 +7,12 @@
 //!
 //! `cargo bench --bench lstm`
 
+#[path = "support/peak.rs"]
+#[allow(dead_code)]
+mod peak;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use std::time::Instant;
+use peak::median_seconds;
 use vaeser::backend::cpu::Cpu;
 use vaeser::backend::{Backend, Transpose};
 use vaeser::nn::lstm::{Lstm, LstmWorkspace};
@@ -137,19 +141,6 @@ impl GemmOnly {
             }
         }
     }
-}
-
-fn median_seconds(mut f: impl FnMut(), reps: usize) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[reps / 2]
 }
 
 fn bench(c: &mut Criterion) {

@@ -17,6 +17,9 @@
 //! The subject's median against that peak errs on the side of a lower
 //! percentage; its fastest run, measured the same way as the peak, is
 //! printed next to it.
+//!
+//! Its timing helpers (`median_seconds`, `min_seconds`) serve the benches
+//! that compare against other references as well.
 
 use std::time::Instant;
 
