@@ -33,7 +33,7 @@ use crate::corpus::folds::{by_group, by_speaker, Fold};
 use crate::corpus::Utterance;
 use crate::error::{Error, Result};
 use crate::models::autoencoder::LearnerKind;
-use crate::models::classifier::{self, ClassifierFitRequest, Sequence};
+use crate::models::classifier::{self, ClassifierFitRequest};
 use crate::models::feature_learner::{EncodeOptions, FeatureLearner};
 use crate::models::fit_autoencoder::{self, EpochRecord, FitRequest};
 use crate::train::log::JsonLinesLog;
@@ -319,19 +319,14 @@ impl<'a> Driver<'a> {
 
         let started = Instant::now();
         let train_labels: Vec<usize> = train.iter().map(|&p| labels[p]).collect();
-        let (fit_idx, val_idx) = classifier::stratified_split(
+        let (fit_seqs, val_seqs) = classifier::stratified_sequences(
+            &train_features,
             &train_labels,
+            dim,
             self.config.classifier.validation_fraction,
             seed,
             Some(fold.index),
         );
-        let sequence = |i: usize| Sequence {
-            features: &train_features[i],
-            steps: train_features[i].len() / dim,
-            label: train_labels[i],
-        };
-        let fit_seqs: Vec<Sequence> = fit_idx.iter().map(|&i| sequence(i)).collect();
-        let val_seqs: Vec<Sequence> = val_idx.iter().map(|&i| sequence(i)).collect();
         let mut log = match &cell_dir {
             Some(d) => {
                 JsonLinesLog::to_file(d.join(format!("fold-{}.classifier.jsonl", fold.index)))

@@ -195,7 +195,7 @@ impl ModelBundle {
     /// corpus with a categorical label (no held-out fold; the classifier's
     /// early stopping uses a stratified validation part of them).
     pub fn train(req: &TrainRequest<'_>) -> Result<ModelBundle> {
-        use super::classifier::{fit, stratified_split, ClassifierFitRequest, Sequence};
+        use super::classifier::{fit, stratified_sequences, ClassifierFitRequest};
         use super::fit_autoencoder::{self, FitRequest};
         use crate::eval::dataset::label_names;
         use crate::eval::results::Subset;
@@ -255,19 +255,14 @@ impl ModelBundle {
         let options = EncodeOptions::from_config(&config.learner);
         let features = learner.encode_utterances(&utterances, None, &options)?;
         let fdim = learner.feature_dim(config.learner.encode);
-        let (fit_idx, val_idx) = stratified_split(
+        let (train, validation) = stratified_sequences(
+            &features,
             &labels,
+            fdim,
             config.classifier.validation_fraction,
             req.seed,
             None,
         );
-        let sequence = |i: usize| Sequence {
-            features: &features[i],
-            steps: features[i].len() / fdim,
-            label: labels[i],
-        };
-        let train: Vec<Sequence> = fit_idx.iter().map(|&i| sequence(i)).collect();
-        let validation: Vec<Sequence> = val_idx.iter().map(|&i| sequence(i)).collect();
         let fitted = fit(
             &ClassifierFitRequest {
                 config: &config.classifier,

@@ -14,7 +14,9 @@ use crate::eval::results::ClassifierEpoch;
 use crate::nn::params::ParamArena;
 use crate::rng::stream;
 
-pub use super::classifier_fit::{fit, fit_bucketed, fit_on, stratified_split};
+pub use super::classifier_fit::{
+    fit, fit_bucketed, fit_on, stratified_sequences, stratified_split,
+};
 
 /// Sequences per batch in [`Classifier::predict_proba`]. Results do not
 /// depend on it (each sequence's computation is independent of its batch).

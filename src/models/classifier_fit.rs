@@ -318,6 +318,29 @@ pub fn stratified_split(
     (train, val)
 }
 
+/// The utterances, `features[i]` holding `dim` values per step and labelled
+/// `labels[i]`, as (training, validation) sequences split by
+/// [`stratified_split`].
+pub fn stratified_sequences<'a>(
+    features: &'a [Vec<f32>],
+    labels: &[usize],
+    dim: usize,
+    fraction: f32,
+    seed: u64,
+    fold: Option<u32>,
+) -> (Vec<Sequence<'a>>, Vec<Sequence<'a>>) {
+    let (fit_idx, val_idx) = stratified_split(labels, fraction, seed, fold);
+    let sequence = |i: usize| Sequence {
+        features: &features[i],
+        steps: features[i].len() / dim,
+        label: labels[i],
+    };
+    (
+        fit_idx.iter().map(|&i| sequence(i)).collect(),
+        val_idx.iter().map(|&i| sequence(i)).collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
