@@ -159,14 +159,7 @@ fn train_small(seed: u64) -> ClassifierFit {
             (f, steps, i % 4)
         })
         .collect();
-    let all: Vec<Sequence<'_>> = data
-        .iter()
-        .map(|(f, steps, label)| Sequence {
-            features: f,
-            steps: *steps,
-            label: *label,
-        })
-        .collect();
+    let all = sequences(&data);
     let config = ClassifierConfig {
         max_epochs: 2,
         ..ClassifierConfig::default()
