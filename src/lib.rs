@@ -14,6 +14,7 @@ pub mod features;
 pub mod fsutil;
 pub mod models;
 pub mod nn;
+pub mod numbering;
 pub mod rng;
 pub mod train;
 

@@ -15,14 +15,14 @@ fn train_then_predict_round_trip() {
     let model = dir.join("vae.safetensors");
     let o = vaeser(
         &[
+            "train",
             "--seed",
             "2",
-            "train",
             "--corpus",
             "synth",
             "--data",
             s(corpus()),
-            "--model",
+            "--learner",
             "vae",
             "--config",
             s(&config),

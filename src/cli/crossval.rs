@@ -2,6 +2,7 @@
 
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
+use super::seed::SeedArg;
 use super::Global;
 use crate::config::CvaeCondition;
 use crate::error::{Error, Result};
@@ -31,8 +32,8 @@ pub struct Args {
     #[command(flatten)]
     pub corpus: CorpusArgs,
     /// Feature learner.
-    #[arg(long, value_enum)]
-    pub model: LearnerKind,
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub learner: LearnerKind,
     /// What to classify.
     #[arg(long, value_enum, default_value_t = Task::Categorical)]
     pub task: Task,
@@ -53,8 +54,10 @@ pub struct Args {
     /// configuration, seed and corpus must be the same).
     #[arg(long)]
     pub resume: bool,
+    #[command(flatten)]
+    pub seed: SeedArg,
     /// Output directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
 }
 
@@ -73,7 +76,7 @@ impl From<CvaeConditionArg> for CvaeCondition {
     }
 }
 
-pub fn run(args: Args, global: &Global) -> Result<()> {
+pub fn run(args: Args, _global: &Global) -> Result<()> {
     let mut config = args.config.resolve()?;
     if let Some(l) = args.latent {
         config.learner.latent = l;
@@ -88,7 +91,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
     let mut clock = StageClock::new();
     let data = clock.time("load corpus + LogMel", || args.corpus.load(&config))?;
     let spec = CellSpec {
-        model: args.model,
+        model: args.learner,
         task: args.task,
         subset: args.subset,
         latent: config.learner.latent,
@@ -97,7 +100,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         &data,
         &config,
         DriverOptions {
-            seed: global.seed,
+            seed: args.seed.seed,
             out: Some(args.out.clone()),
             resume: args.resume,
             progress: progress(),
@@ -123,8 +126,14 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
             .unwrap_or_else(|_| "[]".into())
             .as_bytes(),
     )?;
-    run_manifest(&data, &config, global.seed, &args.config.describe(), &clock)
-        .write(&args.out.join("manifest.json"))?;
+    run_manifest(
+        &data,
+        &config,
+        args.seed.seed,
+        &args.config.describe(),
+        &clock,
+    )
+    .write(&args.out.join("manifest.json"))?;
     print!("{}", cell_text(&outcome.result));
     println!("\nwritten: {}", result_path.display());
     Ok(())

@@ -16,7 +16,7 @@ exit code is non-zero if any file failed."
 )]
 pub struct Args {
     /// Model file written by `vaeser train`.
-    #[arg(long, value_name = "MODEL")]
+    #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     /// Print JSON instead of a table.
     #[arg(long)]

@@ -2,6 +2,7 @@
 
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
+use super::seed::SeedArg;
 use super::Global;
 use crate::error::Result;
 use crate::eval::crossval::DriverOptions;
@@ -39,12 +40,14 @@ pub struct Args {
     /// Leave out Table 2 (valence, arousal, dominance).
     #[arg(long)]
     pub skip_dimensional: bool,
+    #[command(flatten)]
+    pub seed: SeedArg,
     /// Output directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
 }
 
-pub fn run(args: Args, global: &Global) -> Result<()> {
+pub fn run(args: Args, _global: &Global) -> Result<()> {
     let config = args.config.resolve()?;
     reproduce(
         &args.corpus,
@@ -56,7 +59,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         },
         args.resume,
         &args.out,
-        global,
+        args.seed.seed,
     )
 }
 
@@ -68,7 +71,7 @@ pub fn reproduce(
     plan: Plan,
     resume: bool,
     out: &std::path::Path,
-    global: &Global,
+    seed: u64,
 ) -> Result<()> {
     config.validate()?;
     if !resume {
@@ -82,7 +85,7 @@ pub fn reproduce(
         preset,
         plan,
         DriverOptions {
-            seed: global.seed,
+            seed,
             out: Some(out.to_path_buf()),
             resume,
             progress: progress(),

@@ -292,7 +292,7 @@ impl<'a> Driver<'a> {
         let cell_dir = self.options.out.as_ref().map(|o| cell_dir(o, &spec.id()));
         if let Some(d) = &cell_dir {
             crate::fsutil::write_atomic(
-                &d.join(format!("fold-{}.learner.jsonl", fold.index)),
+                &d.join(format!("fold-{}.learner.jsonl", fold.index + 1)),
                 trained.log.as_bytes(),
             )?;
         }
@@ -329,7 +329,7 @@ impl<'a> Driver<'a> {
         );
         let mut log = match &cell_dir {
             Some(d) => {
-                JsonLinesLog::to_file(d.join(format!("fold-{}.classifier.jsonl", fold.index)))
+                JsonLinesLog::to_file(d.join(format!("fold-{}.classifier.jsonl", fold.index + 1)))
             }
             None => JsonLinesLog::in_memory(),
         };

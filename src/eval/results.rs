@@ -98,6 +98,7 @@ impl Subset {
 /// One epoch of feature-learner training, as its log reports it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LearnerEpoch {
+    #[serde(with = "crate::numbering::from_one")]
     pub epoch: usize,
     pub train_loss: f64,
     pub val_recon: f64,
@@ -107,6 +108,7 @@ pub struct LearnerEpoch {
 /// One epoch of classifier training.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClassifierEpoch {
+    #[serde(with = "crate::numbering::from_one")]
     pub epoch: usize,
     pub train_loss: f64,
     pub val_loss: f64,
@@ -117,6 +119,7 @@ pub struct ClassifierEpoch {
 /// Everything one fold of a cross-validation produced, except timings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FoldRecord {
+    #[serde(with = "crate::numbering::from_one")]
     pub fold: usize,
     /// The group (session, speaker group or speaker) held out for testing.
     pub test_group: String,
@@ -127,6 +130,7 @@ pub struct FoldRecord {
     pub learner_epochs: Vec<LearnerEpoch>,
     pub classifier_epochs: Vec<ClassifierEpoch>,
     /// The epoch whose classifier weights were kept (best validation UA).
+    #[serde(with = "crate::numbering::from_one")]
     pub classifier_best_epoch: usize,
 }
 

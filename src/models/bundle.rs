@@ -93,7 +93,12 @@ impl ModelBundle {
     /// Reads a bundle, checking that its parts fit together and that it was
     /// made with this program's front end.
     pub fn load(path: &Path) -> Result<ModelBundle> {
-        let ck = Checkpoint::load(path)?;
+        Self::from_checkpoint(&Checkpoint::load(path)?)
+    }
+
+    /// A bundle from a checkpoint already read (its source names it in errors).
+    pub fn from_checkpoint(ck: &Checkpoint) -> Result<ModelBundle> {
+        let path = ck.source();
         ck.expect_kind(&[KIND])?;
         let front_end: FrontEnd = ck.meta("front_end")?;
         if front_end != FrontEnd::current() {
@@ -107,8 +112,8 @@ impl ModelBundle {
             ));
         }
         let labels: Vec<String> = ck.meta("labels")?;
-        let learner = FeatureLearner::read_from(&ck, "learner.")?;
-        let classifier = Classifier::read_from(&ck, "classifier.")?;
+        let learner = FeatureLearner::read_from(ck, "learner.")?;
+        let classifier = Classifier::read_from(ck, "classifier.")?;
         let encode: EncodeMode = ck.meta("encode")?;
         let shape = classifier.shape();
         if shape.classes != labels.len() || shape.input != learner.feature_dim(encode) {
