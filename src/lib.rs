@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod models;
 pub mod nn;
 pub mod numbering;
+pub mod predict;
 pub mod rng;
 pub mod train;
 

@@ -13,7 +13,6 @@ use crate::checkpoint::Checkpoint;
 use crate::config::{CvaeCondition, EncodeMode};
 use crate::error::{Error, Result};
 use crate::eval::results::Task;
-use crate::features::segments::segments;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -152,34 +151,7 @@ impl ModelBundle {
 
     /// Predicts the class of one WAV file.
     pub fn predict_file(&self, path: &Path) -> Result<Prediction> {
-        let logmel = load_logmel(path)?;
-        let segs = segments(&logmel, &self.learner.segments, path)?;
-        let features = self
-            .learner
-            .encode_utterance(&segs, None, &self.encode_options())?;
-        let probabilities = self
-            .classifier
-            .predict_proba(&[&features])?
-            .pop()
-            .ok_or_else(|| Error::shape("the classifier gave no prediction"))?;
-        if probabilities.len() != self.labels.len() || probabilities.iter().any(|p| !p.is_finite())
-        {
-            return Err(Error::format(
-                path,
-                "the classifier gave no valid probabilities for this file",
-            ));
-        }
-        let mut index = 0;
-        for (i, &p) in probabilities.iter().enumerate() {
-            if p > probabilities[index] {
-                index = i;
-            }
-        }
-        Ok(Prediction {
-            label: self.labels[index].clone(),
-            index,
-            probabilities,
-        })
+        self.predict_logmel(&load_logmel(path)?, path)
     }
 }
 
