@@ -5,6 +5,7 @@
 pub mod audio;
 pub mod backend;
 pub mod checkpoint;
+pub mod checksum;
 pub mod cli;
 pub mod config;
 pub mod corpus;
