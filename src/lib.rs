@@ -17,6 +17,7 @@ pub mod models;
 pub mod nn;
 pub mod numbering;
 pub mod predict;
+pub mod provenance;
 pub mod rng;
 pub mod train;
 

@@ -13,12 +13,14 @@ pub mod model_file;
 pub mod paths;
 pub mod predict;
 pub mod reproduce;
+pub mod rerun;
 pub mod run_args;
 pub mod seed;
 pub mod synth;
 pub mod train;
 
 use crate::error::{Error, Result};
+use crate::provenance::Provenance;
 use clap::{Parser, Subcommand};
 
 /// The heading the options that every subcommand takes are listed under, so
@@ -69,6 +71,7 @@ pub enum Command {
     Train(train::Args),
     Predict(predict::Args),
     Config(config::Args),
+    Rerun(rerun::Args),
     Completions(completions::Args),
 }
 
@@ -78,7 +81,7 @@ pub enum Command {
 /// inputs (`predict`) the number of inputs that failed (see
 /// [`Error::exit_code`]).
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = parse();
     match run(cli) {
         Ok(()) => 0,
         Err(e) => {
@@ -86,6 +89,16 @@ pub fn main() -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// Parses the process's arguments; `--version` prints the build and machine
+/// (commit, rustc, target features, CPU, GEMM kernel), `-V` the version only.
+fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    // clap wants a 'static text; it is built once per process.
+    let long: &'static str = Box::leak(Provenance::current().describe().into_boxed_str());
+    let matches = Cli::command().long_version(long).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -110,6 +123,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => train::run(a, g),
         Command::Predict(a) => predict::run(a, g),
         Command::Config(a) => config::run(a, g),
+        Command::Rerun(a) => rerun::run(a, g),
         Command::Completions(a) => completions::run(a),
     }
 }

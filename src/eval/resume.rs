@@ -76,8 +76,8 @@ pub fn refuse_to_overwrite(out: &Path) -> Result<()> {
             name.starts_with("fold-") && name.ends_with(".json")
         });
         if has_fold {
-            return Err(Error::config(format!(
-                "{} already holds completed folds of a run; pass --resume to continue it, \
+            return Err(Error::usage(format!(
+                "--out {} already holds completed folds of a run; pass --resume to continue it, \
                  or choose another --out directory",
                 out.display()
             )));
