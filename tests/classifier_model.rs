@@ -36,7 +36,10 @@ fn random_sequences(seed: u64, n: usize, input: usize) -> Vec<Vec<f32>> {
         .collect()
 }
 
-on_each_backend!(a_sequence_gets_the_same_probabilities_alone_or_in_any_padded_batch, a_sequence_gets_the_same_probabilities_alone_or_in_any_padded_batch_on);
+on_each_backend!(
+    a_sequence_gets_the_same_probabilities_alone_or_in_any_padded_batch,
+    a_sequence_gets_the_same_probabilities_alone_or_in_any_padded_batch_on
+);
 fn a_sequence_gets_the_same_probabilities_alone_or_in_any_padded_batch_on<B: Backend>(be: &B) {
     let model = Classifier::new(be, shape(), 5, Some(1)).unwrap();
     // More than one batch, lengths 1..30 in random order.
@@ -58,7 +61,10 @@ fn a_sequence_gets_the_same_probabilities_alone_or_in_any_padded_batch_on<B: Bac
     assert_ne!(together[0], together[1]);
 }
 
-on_each_backend!(predict_rejects_sequences_of_the_wrong_width, predict_rejects_sequences_of_the_wrong_width_on);
+on_each_backend!(
+    predict_rejects_sequences_of_the_wrong_width,
+    predict_rejects_sequences_of_the_wrong_width_on
+);
 fn predict_rejects_sequences_of_the_wrong_width_on<B: Backend>(be: &B) {
     let model = Classifier::new(be, shape(), 5, None).unwrap();
     let err = model
@@ -114,7 +120,10 @@ fn stratified_split_takes_the_fraction_of_each_class() {
     }
 }
 
-on_each_backend!(checkpoint_round_trip_is_bit_identical_with_pytorch_names, checkpoint_round_trip_is_bit_identical_with_pytorch_names_on);
+on_each_backend!(
+    checkpoint_round_trip_is_bit_identical_with_pytorch_names,
+    checkpoint_round_trip_is_bit_identical_with_pytorch_names_on
+);
 fn checkpoint_round_trip_is_bit_identical_with_pytorch_names_on<B: Backend>(be: &B) {
     let model = Classifier::new(be, shape(), 21, Some(0)).unwrap();
     let mut ck = Checkpoint::new("model");
@@ -145,13 +154,19 @@ fn checkpoint_round_trip_is_bit_identical_with_pytorch_names_on<B: Backend>(be: 
     let read = Classifier::read_from(be, &back, "classifier.").unwrap();
     assert_eq!(read.shape(), model.shape());
     let bits = |p: &[f32]| p.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(&read.host_params().unwrap()), bits(&model.host_params().unwrap()));
+    assert_eq!(
+        bits(&read.host_params().unwrap()),
+        bits(&model.host_params().unwrap())
+    );
     let mut again = Checkpoint::new("model");
     read.write_into(&mut again, "classifier.").unwrap();
     assert_eq!(again.to_bytes(), bytes);
 }
 
-on_each_backend!(a_mismatched_checkpoint_is_a_clear_error, a_mismatched_checkpoint_is_a_clear_error_on);
+on_each_backend!(
+    a_mismatched_checkpoint_is_a_clear_error,
+    a_mismatched_checkpoint_is_a_clear_error_on
+);
 fn a_mismatched_checkpoint_is_a_clear_error_on<B: Backend>(be: &B) {
     let model = Classifier::new(be, shape(), 21, Some(0)).unwrap();
     let mut ck = Checkpoint::new("model");
@@ -159,7 +174,9 @@ fn a_mismatched_checkpoint_is_a_clear_error_on<B: Backend>(be: &B) {
     let read = |ck: &Checkpoint, prefix: &str| {
         let bytes = ck.to_bytes();
         let ck = Checkpoint::from_bytes(&bytes, Path::new("bad.safetensors")).unwrap();
-        Classifier::read_from(be, &ck, prefix).unwrap_err().to_string()
+        Classifier::read_from(be, &ck, prefix)
+            .unwrap_err()
+            .to_string()
     };
 
     // Metadata claiming another shape than the tensors have.
@@ -281,11 +298,19 @@ fn pytorch_reference(ck: &Checkpoint, shape: &ClassifierShape, x: &[f32]) -> Vec
     e.iter().map(|v| v / sum).collect()
 }
 
-on_each_backend!(predictions_equal_pytorch_semantics_of_the_stored_tensors, predictions_equal_pytorch_semantics_of_the_stored_tensors_on);
+on_each_backend!(
+    predictions_equal_pytorch_semantics_of_the_stored_tensors,
+    predictions_equal_pytorch_semantics_of_the_stored_tensors_on
+);
 fn predictions_equal_pytorch_semantics_of_the_stored_tensors_on<B: Backend>(be: &B) {
     let model = Classifier::new(be, shape(), 8, Some(3)).unwrap();
     // Larger weights than the initial ones, so that every gate matters.
-    let params: Vec<f32> = model.host_params().unwrap().iter().map(|&p| 3.0 * p).collect();
+    let params: Vec<f32> = model
+        .host_params()
+        .unwrap()
+        .iter()
+        .map(|&p| 3.0 * p)
+        .collect();
     let model = Classifier::from_params(be, shape(), &params).unwrap();
     let mut ck = Checkpoint::new("test");
     model.write_into(&mut ck, "").unwrap();
