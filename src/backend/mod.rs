@@ -25,6 +25,9 @@
 //!   results are bit-identical whatever the thread count.
 
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
+pub mod kernel_sources;
 mod device;
 
 pub use device::Device;
