@@ -96,7 +96,9 @@ impl<'l> Nvrtc<'l> {
         unsafe {
             Nvrtc {
                 create: lib.get(b"nvrtcCreateProgram").expect("nvrtcCreateProgram"),
-                compile: lib.get(b"nvrtcCompileProgram").expect("nvrtcCompileProgram"),
+                compile: lib
+                    .get(b"nvrtcCompileProgram")
+                    .expect("nvrtcCompileProgram"),
                 log_size: lib.get(b"nvrtcGetProgramLogSize").expect("log size"),
                 log: lib.get(b"nvrtcGetProgramLog").expect("log"),
                 cubin_size: lib.get(b"nvrtcGetCUBINSize").expect("cubin size"),

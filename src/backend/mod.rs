@@ -27,8 +27,9 @@
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
-pub mod kernel_sources;
+// Compiled without the `cuda` feature too: the kernel compile test reads it.
 mod device;
+pub mod kernel_sources;
 
 pub use device::Device;
 
