@@ -139,10 +139,12 @@ fn check<B: Backend>(be: &B, kind: LearnerKind) {
     }
 
     let mut ws = model.workspace(be, ROWS).unwrap();
-    be.upload(&inp.x, be.view_mut(&mut ws.x, 0..ROWS * 12)).unwrap();
+    be.upload(&inp.x, be.view_mut(&mut ws.x, 0..ROWS * 12))
+        .unwrap();
     be.upload(&inp.cond, be.view_mut(&mut ws.cond, 0..ROWS * conditions))
         .unwrap();
-    be.upload(&inp.eps, be.view_mut(&mut ws.eps, 0..ROWS * 3)).unwrap();
+    be.upload(&inp.eps, be.view_mut(&mut ws.eps, 0..ROWS * 3))
+        .unwrap();
     let p = upload(be, &params);
     let mut grads = upload(be, &vec![f32::NAN; params.len()]);
     let (mut recon, mut kl_sum) = (upload(be, &[0.0]), upload(be, &[0.0]));

@@ -23,45 +23,17 @@
 //!   order, rounded to f32 once: 1e-6 relative.
 #![cfg(feature = "cuda")]
 
+mod common;
+
+use common::backends::{cuda, download, upload, upload_index};
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use vaeser::backend::cpu::Cpu;
-use vaeser::backend::cuda::Cuda;
 use vaeser::backend::{Activation, AdamStep, Backend, Gemm, LstmShape, Transpose};
-
-/// The GPU backend, or `None` with the reason printed.
-fn gpu() -> Option<Cuda> {
-    match Cuda::new() {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!("skipped: no CUDA backend here: {e}");
-            None
-        }
-    }
-}
 
 fn random(rng: &mut ChaCha8Rng, n: usize, scale: f32) -> Vec<f32> {
     (0..n).map(|_| rng.gen_range(-scale..scale)).collect()
-}
-
-fn up<B: Backend>(b: &B, host: &[f32]) -> B::Buf {
-    let mut buf = b.alloc(host.len()).unwrap();
-    let n = host.len();
-    b.upload(host, b.view_mut(&mut buf, 0..n)).unwrap();
-    buf
-}
-
-fn up_index<B: Backend>(b: &B, host: &[u32]) -> B::Index {
-    let mut buf = b.alloc_index(host.len()).unwrap();
-    b.upload_index(host, &mut buf).unwrap();
-    buf
-}
-
-fn down<B: Backend>(b: &B, buf: &B::Buf) -> Vec<f32> {
-    let n = b.len(buf);
-    let mut out = vec![0.0; n];
-    b.download(b.view(buf, 0..n), &mut out).unwrap();
-    out
 }
 
 /// Named outputs of one body.
@@ -104,8 +76,8 @@ fn dense_outputs<B: Backend>(b: &B) -> Outputs {
             let x = random(&mut rng, rows * cols, 6.0);
             let bias = random(&mut rng, cols, 1.0);
             let dy = random(&mut rng, rows * cols, 1.0);
-            let bias_b = up(b, &bias);
-            let mut x_b = up(b, &x);
+            let bias_b = upload(b, &bias);
+            let mut x_b = upload(b, &x);
             let n = rows * cols;
             b.bias_act_forward(
                 act,
@@ -114,7 +86,7 @@ fn dense_outputs<B: Backend>(b: &B) -> Outputs {
                 b.view_mut(&mut x_b, 0..n),
             )
             .unwrap();
-            let y = down(b, &x_b);
+            let y = download(b, &x_b);
             // The backward from the CPU's y on both sides, so that only the
             // backward kernel is compared.
             let y_ref = {
@@ -122,7 +94,7 @@ fn dense_outputs<B: Backend>(b: &B) -> Outputs {
                 Cpu.bias_act_forward(act, cols, &bias, &mut y).unwrap();
                 y
             };
-            let (y_b, dy_b) = (up(b, &y_ref), up(b, &dy));
+            let (y_b, dy_b) = (upload(b, &y_ref), upload(b, &dy));
             let mut dx_b = b.alloc(n).unwrap();
             b.act_backward(
                 act,
@@ -134,7 +106,7 @@ fn dense_outputs<B: Backend>(b: &B) -> Outputs {
             out.push((format!("bias_act_forward {act:?} {rows}x{cols}"), y));
             out.push((
                 format!("act_backward {act:?} {rows}x{cols}"),
-                down(b, &dx_b),
+                download(b, &dx_b),
             ));
         }
     }
@@ -143,7 +115,7 @@ fn dense_outputs<B: Backend>(b: &B) -> Outputs {
 
 #[test]
 fn dense_kernels_match_the_cpu() {
-    let Some(g) = gpu() else { return };
+    let Some(g) = cuda() else { return };
     compare(
         &dense_outputs(&Cpu),
         &dense_outputs(&g),
@@ -162,8 +134,8 @@ fn memory_outputs<B: Backend>(b: &B) -> Outputs {
     ] {
         let src = random(&mut rng, rows * src_cols, 1.0);
         let dst = random(&mut rng, rows * dst_cols, 1.0);
-        let src_b = up(b, &src);
-        let mut dst_b = up(b, &dst);
+        let src_b = upload(b, &src);
+        let mut dst_b = upload(b, &dst);
         b.copy_block(
             rows,
             width,
@@ -175,17 +147,17 @@ fn memory_outputs<B: Backend>(b: &B) -> Outputs {
             d0,
         )
         .unwrap();
-        out.push((format!("copy_block {rows}x{width}"), down(b, &dst_b)));
+        out.push((format!("copy_block {rows}x{width}"), download(b, &dst_b)));
     }
-    let mut buf = up(b, &random(&mut rng, 1033, 1.0));
+    let mut buf = upload(b, &random(&mut rng, 1033, 1.0));
     b.fill(b.view_mut(&mut buf, 7..1030), 0.25).unwrap();
-    out.push(("fill 7..1030 of 1033".into(), down(b, &buf)));
+    out.push(("fill 7..1030 of 1033".into(), download(b, &buf)));
     out
 }
 
 #[test]
 fn copy_block_and_fill_match_the_cpu_exactly() {
-    let Some(g) = gpu() else { return };
+    let Some(g) = cuda() else { return };
     compare(
         &memory_outputs(&Cpu),
         &memory_outputs(&g),
@@ -199,8 +171,8 @@ fn col_sum_outputs<B: Backend>(b: &B) -> Outputs {
     let mut out = Vec::new();
     for (rows, cols) in [(1, 1), (1023, 7), (1, 33), (31, 1), (33, 1023)] {
         for accumulate in [false, true] {
-            let x_b = up(b, &random(&mut rng, rows * cols, 1.0));
-            let mut o_b = up(b, &random(&mut rng, cols, 1.0));
+            let x_b = upload(b, &random(&mut rng, rows * cols, 1.0));
+            let mut o_b = upload(b, &random(&mut rng, cols, 1.0));
             b.col_sum(
                 cols,
                 b.view(&x_b, 0..rows * cols),
@@ -208,7 +180,10 @@ fn col_sum_outputs<B: Backend>(b: &B) -> Outputs {
                 accumulate,
             )
             .unwrap();
-            out.push((format!("col_sum {rows}x{cols} {accumulate}"), down(b, &o_b)));
+            out.push((
+                format!("col_sum {rows}x{cols} {accumulate}"),
+                download(b, &o_b),
+            ));
         }
     }
     out
@@ -216,7 +191,7 @@ fn col_sum_outputs<B: Backend>(b: &B) -> Outputs {
 
 #[test]
 fn column_sums_match_the_cpu_exactly() {
-    let Some(g) = gpu() else { return };
+    let Some(g) = cuda() else { return };
     compare(
         &col_sum_outputs(&Cpu),
         &col_sum_outputs(&g),
@@ -274,8 +249,8 @@ fn gemm_outputs<B: Backend>(b: &B, cases: &[GemmCase]) -> Outputs {
     cases
         .iter()
         .map(|case| {
-            let (a_b, b_b) = (up(b, &case.a), up(b, &case.b));
-            let mut c_b = up(b, &case.c);
+            let (a_b, b_b) = (upload(b, &case.a), upload(b, &case.b));
+            let mut c_b = upload(b, &case.c);
             b.gemm(
                 &case.op,
                 b.view(&a_b, 0..case.a.len()),
@@ -283,14 +258,14 @@ fn gemm_outputs<B: Backend>(b: &B, cases: &[GemmCase]) -> Outputs {
                 b.view_mut(&mut c_b, 0..case.c.len()),
             )
             .unwrap();
-            (format!("{:?}", case.op), down(b, &c_b))
+            (format!("{:?}", case.op), download(b, &c_b))
         })
         .collect()
 }
 
 #[test]
 fn gemm_matches_the_cpu_within_the_summation_order_bound() {
-    let Some(g) = gpu() else { return };
+    let Some(g) = cuda() else { return };
     let cases = gemm_cases();
     let cpu = gemm_outputs(&Cpu, &cases);
     let gpu_out = gemm_outputs(&g, &cases);
@@ -326,9 +301,9 @@ fn lstm_outputs<B: Backend>(b: &B) -> Outputs {
         let bias = random(&mut rng, g, 0.5);
         let x_part = random(&mut rng, steps * batch * g, 2.0);
         let dh_in = random(&mut rng, steps * state, 1.0);
-        let len_b = up_index(b, &lengths);
-        let (w_b, bias_b) = (up(b, &w_hh), up(b, &bias));
-        let mut gates_b = up(b, &x_part);
+        let len_b = upload_index(b, &lengths);
+        let (w_b, bias_b) = (upload(b, &w_hh), upload(b, &bias));
+        let mut gates_b = upload(b, &x_part);
         let mut c_b = b.alloc((steps + 1) * state).unwrap();
         let mut h_b = b.alloc((steps + 1) * state).unwrap();
         b.lstm_forward(
@@ -341,7 +316,7 @@ fn lstm_outputs<B: Backend>(b: &B) -> Outputs {
             b.view_mut(&mut h_b, 0..(steps + 1) * state),
         )
         .unwrap();
-        let mut dh_b = up(b, &dh_in);
+        let mut dh_b = upload(b, &dh_in);
         let mut dgates_b = b.alloc(steps * batch * g).unwrap();
         let mut scratch_b = b.alloc(3 * state).unwrap();
         b.lstm_backward(
@@ -356,23 +331,23 @@ fn lstm_outputs<B: Backend>(b: &B) -> Outputs {
         )
         .unwrap();
         // Gate rows of padded steps are unspecified: keep the real steps.
-        let gates = down(b, &gates_b);
+        let gates = download(b, &gates_b);
         let real: Vec<f32> = (0..steps * batch)
             .filter(|row| (row / batch) < lengths[row % batch] as usize)
             .flat_map(|row| gates[row * g..(row + 1) * g].to_vec())
             .collect();
         let tag = format!("H{hidden} T{steps} B{batch}");
         out.push((format!("lstm gates {tag}"), real));
-        out.push((format!("lstm c {tag}"), down(b, &c_b)));
-        out.push((format!("lstm h {tag}"), down(b, &h_b)));
-        out.push((format!("lstm dgates {tag}"), down(b, &dgates_b)));
+        out.push((format!("lstm c {tag}"), download(b, &c_b)));
+        out.push((format!("lstm h {tag}"), download(b, &h_b)));
+        out.push((format!("lstm dgates {tag}"), download(b, &dgates_b)));
     }
     out
 }
 
 #[test]
 fn lstm_recurrence_matches_the_cpu() {
-    let Some(g) = gpu() else { return };
+    let Some(g) = cuda() else { return };
     compare(
         &lstm_outputs(&Cpu),
         &lstm_outputs(&g),
@@ -391,7 +366,12 @@ fn loss_outputs<B: Backend>(b: &B) -> Outputs {
             random(&mut rng, n, 2.0),
             random(&mut rng, n, 1.0),
         );
-        let (mu_b, lv_b, eps_b, dz_b) = (up(b, &mu), up(b, &lv), up(b, &eps), up(b, &dz));
+        let (mu_b, lv_b, eps_b, dz_b) = (
+            upload(b, &mu),
+            upload(b, &lv),
+            upload(b, &eps),
+            upload(b, &dz),
+        );
         let mut z_b = b.alloc(n).unwrap();
         let mut kl_b = b.alloc(1).unwrap();
         b.gaussian_forward(
@@ -413,10 +393,10 @@ fn loss_outputs<B: Backend>(b: &B) -> Outputs {
             b.view_mut(&mut dlv_b, 0..n),
         )
         .unwrap();
-        out.push((format!("gaussian z {n}"), down(b, &z_b)));
-        out.push((format!("sum kl {n}"), down(b, &kl_b)));
-        out.push((format!("gaussian dmu {n}"), down(b, &dmu_b)));
-        out.push((format!("gaussian dlogvar {n}"), down(b, &dlv_b)));
+        out.push((format!("gaussian z {n}"), download(b, &z_b)));
+        out.push((format!("sum kl {n}"), download(b, &kl_b)));
+        out.push((format!("gaussian dmu {n}"), download(b, &dmu_b)));
+        out.push((format!("gaussian dlogvar {n}"), download(b, &dlv_b)));
 
         let rows = if n % 7 == 0 { 7 } else { 1 };
         let mut dpred_b = b.alloc(n).unwrap();
@@ -429,15 +409,15 @@ fn loss_outputs<B: Backend>(b: &B) -> Outputs {
             b.view_mut(&mut loss_b, 0..1),
         )
         .unwrap();
-        out.push((format!("sse dpred {n}"), down(b, &dpred_b)));
-        out.push((format!("sum sse {n}"), down(b, &loss_b)));
+        out.push((format!("sse dpred {n}"), download(b, &dpred_b)));
+        out.push((format!("sum sse {n}"), download(b, &loss_b)));
     }
     for (rows, classes) in [(1, 1), (7, 4), (1023, 7), (33, 31)] {
         let logits = random(&mut rng, rows * classes, 8.0);
         let labels: Vec<u32> = (0..rows)
             .map(|_| rng.gen_range(0..classes as u32))
             .collect();
-        let (l_b, lab_b) = (up(b, &logits), up_index(b, &labels));
+        let (l_b, lab_b) = (upload(b, &logits), upload_index(b, &labels));
         let n = rows * classes;
         let (mut p_b, mut d_b, mut loss_b) = (
             b.alloc(n).unwrap(),
@@ -453,16 +433,19 @@ fn loss_outputs<B: Backend>(b: &B) -> Outputs {
             b.view_mut(&mut loss_b, 0..1),
         )
         .unwrap();
-        out.push((format!("softmax probs {rows}x{classes}"), down(b, &p_b)));
-        out.push((format!("softmax dlogits {rows}x{classes}"), down(b, &d_b)));
-        out.push((format!("sum xent {rows}x{classes}"), down(b, &loss_b)));
+        out.push((format!("softmax probs {rows}x{classes}"), download(b, &p_b)));
+        out.push((
+            format!("softmax dlogits {rows}x{classes}"),
+            download(b, &d_b),
+        ));
+        out.push((format!("sum xent {rows}x{classes}"), download(b, &loss_b)));
     }
     out
 }
 
 #[test]
 fn gaussian_and_loss_kernels_match_the_cpu() {
-    let Some(g) = gpu() else { return };
+    let Some(g) = cuda() else { return };
     compare(
         &loss_outputs(&Cpu),
         &loss_outputs(&g),
@@ -481,11 +464,11 @@ fn adam_outputs<B: Backend>(b: &B) -> Outputs {
     let mut rng = ChaCha8Rng::seed_from_u64(16);
     let mut out = Vec::new();
     for n in [1, 7, 31, 33, 1023, 40_001] {
-        let mut p_b = up(b, &random(&mut rng, n, 1.0));
+        let mut p_b = upload(b, &random(&mut rng, n, 1.0));
         let mut m_b = b.alloc(n).unwrap();
         let mut v_b = b.alloc(n).unwrap();
         for step in 1..=3 {
-            let g_b = up(b, &random(&mut rng, n, 1.0));
+            let g_b = upload(b, &random(&mut rng, n, 1.0));
             let hp = AdamStep {
                 lr: 1e-3,
                 beta1: 0.9,
@@ -502,16 +485,16 @@ fn adam_outputs<B: Backend>(b: &B) -> Outputs {
             )
             .unwrap();
         }
-        out.push((format!("adam params {n}"), down(b, &p_b)));
-        out.push((format!("adam m {n}"), down(b, &m_b)));
-        out.push((format!("adam v {n}"), down(b, &v_b)));
+        out.push((format!("adam params {n}"), download(b, &p_b)));
+        out.push((format!("adam m {n}"), download(b, &m_b)));
+        out.push((format!("adam v {n}"), download(b, &v_b)));
     }
     out
 }
 
 #[test]
 fn adam_matches_the_cpu() {
-    let Some(g) = gpu() else { return };
+    let Some(g) = cuda() else { return };
     compare(
         &adam_outputs(&Cpu),
         &adam_outputs(&g),
@@ -523,7 +506,7 @@ fn adam_matches_the_cpu() {
 /// A missing GPU or library is an error value with a message, never a panic.
 #[test]
 fn cuda_new_reports_instead_of_panicking() {
-    match std::panic::catch_unwind(Cuda::new) {
+    match std::panic::catch_unwind(vaeser::backend::cuda::Cuda::new) {
         Ok(Ok(g)) => eprintln!("found {}", g.describe()),
         Ok(Err(e)) => {
             let msg = e.to_string();

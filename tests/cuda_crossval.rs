@@ -65,7 +65,10 @@ fn crossval_on_the_gpu_matches_the_cpu_and_repeats() {
     let (cpu, _) = crossval("cpu", &dir, "cpu");
     let (gpu, gpu_bytes) = crossval("cuda", &dir, "gpu-a");
     let (_, again) = crossval("cuda", &dir, "gpu-b");
-    assert!(gpu_bytes == again, "two GPU crossval runs wrote different results");
+    assert!(
+        gpu_bytes == again,
+        "two GPU crossval runs wrote different results"
+    );
     assert_eq!(cpu.folds.len(), gpu.folds.len());
     for (c, g) in cpu.folds.iter().zip(&gpu.folds) {
         assert_eq!((c.n_train, c.n_test), (g.n_train, g.n_test), "fold sizes");
@@ -104,7 +107,10 @@ fn device_cuda_without_a_gpu_is_one_clear_error() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success(), "--device cuda without a GPU succeeded");
     assert!(!stderr.contains("panicked"), "a panic: {stderr}");
-    assert!(stderr.contains("cuda"), "the error names the device: {stderr}");
+    assert!(
+        stderr.contains("cuda"),
+        "the error names the device: {stderr}"
+    );
     assert!(
         stderr.contains("LD_LIBRARY_PATH") || stderr.contains("GPU"),
         "the error says what to do: {stderr}"

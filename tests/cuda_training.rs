@@ -14,10 +14,13 @@
 //! within 1e-5 + 1e-4 |p|.
 #![cfg(feature = "cuda")]
 
+mod common;
+
+use common::backends::cuda;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use vaeser::backend::cpu::Cpu;
-use vaeser::backend::cuda::Cuda;
 use vaeser::backend::Backend;
 use vaeser::config::{ClassifierConfig, LearnerConfig, SegmentConfig};
 use vaeser::models::autoencoder::LearnerKind;
@@ -25,16 +28,6 @@ use vaeser::models::classifier_net::Sequence;
 use vaeser::train::autoencoder::{fit as fit_learner, FitRequest};
 use vaeser::train::classifier::{fit as fit_classifier, ClassifierFitRequest};
 use vaeser::train::log::JsonLinesLog;
-
-fn gpu() -> Option<Cuda> {
-    match Cuda::new() {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!("skipped: no CUDA backend here: {e}");
-            None
-        }
-    }
-}
 
 fn names() -> Vec<String> {
     ["neutral", "happy", "sad", "angry"]
@@ -93,7 +86,7 @@ fn vae_params<B: Backend>(be: &B, data: &[f32]) -> Vec<f32> {
 
 #[test]
 fn five_vae_steps_on_the_gpu_match_the_cpu_and_repeat_bit_for_bit() {
-    let Some(g) = gpu() else { return };
+    let Some(g) = cuda() else { return };
     let dim = vaeser::features::segments::segment_dim(&SegmentConfig::default());
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let data: Vec<f32> = (0..5 * VAE_BATCH * dim)
@@ -150,7 +143,7 @@ fn classifier_params<B: Backend>(be: &B, data: &[(Vec<f32>, usize, usize)]) -> V
 
 #[test]
 fn five_classifier_steps_on_the_gpu_match_the_cpu_and_repeat_bit_for_bit() {
-    let Some(g) = gpu() else { return };
+    let Some(g) = cuda() else { return };
     let mut rng = ChaCha8Rng::seed_from_u64(6);
     // Ragged lengths (1 to 31 steps), so padding and the carried state run.
     let data: Vec<(Vec<f32>, usize, usize)> = (0..5 * CLS_BATCH)

@@ -79,8 +79,16 @@ fn gaussian_gradient<B: Backend>(be: &B) {
     let mut kl = upload(be, &[0.0]);
     let mut loss = |mu: &[f32], lv: &[f32]| -> f64 {
         let (mu, lv) = (upload(be, mu), upload(be, lv));
-        g.forward(be, rows, &mu, &lv, &eps_b, &mut z, be.view_mut(&mut kl, 0..1))
-            .unwrap();
+        g.forward(
+            be,
+            rows,
+            &mu,
+            &lv,
+            &eps_b,
+            &mut z,
+            be.view_mut(&mut kl, 0..1),
+        )
+        .unwrap();
         let lz: f64 = download(be, &z)
             .iter()
             .zip(&w)
@@ -91,8 +99,10 @@ fn gaussian_gradient<B: Backend>(be: &B) {
     let backward = |kl_weight: f32| {
         let (mut dmu, mut dlv) = (upload(be, &vec![0.0; n]), upload(be, &vec![0.0; n]));
         let (mu, lv, w) = (upload(be, &mu), upload(be, &logvar), upload(be, &w));
-        g.backward(be, rows, kl_weight, &mu, &lv, &eps_b, &w, &mut dmu, &mut dlv)
-            .unwrap();
+        g.backward(
+            be, rows, kl_weight, &mu, &lv, &eps_b, &w, &mut dmu, &mut dlv,
+        )
+        .unwrap();
         (download(be, &dmu), download(be, &dlv))
     };
     let (dmu, dlv) = backward(kl_weight);
@@ -109,11 +119,26 @@ fn gaussian_gradient<B: Backend>(be: &B) {
 }
 
 /// The mean summed squared error of `pred` against `target` and its gradient.
-fn sse<B: Backend>(be: &B, rows: usize, cols: usize, pred: &[f32], target: &[f32]) -> (f64, Vec<f32>) {
+fn sse<B: Backend>(
+    be: &B,
+    rows: usize,
+    cols: usize,
+    pred: &[f32],
+    target: &[f32],
+) -> (f64, Vec<f32>) {
     let mut d = upload(be, &vec![0.0; rows * cols]);
     let mut slot = upload(be, &[0.0]);
     let (pred, target) = (upload(be, pred), upload(be, target));
-    loss::sse(be, rows, cols, &pred, &target, &mut d, be.view_mut(&mut slot, 0..1)).unwrap();
+    loss::sse(
+        be,
+        rows,
+        cols,
+        &pred,
+        &target,
+        &mut d,
+        be.view_mut(&mut slot, 0..1),
+    )
+    .unwrap();
     (download(be, &slot)[0] as f64, download(be, &d))
 }
 
@@ -158,7 +183,11 @@ fn softmax_xent<B: Backend>(
         be.view_mut(&mut slot, 0..1),
     )
     .unwrap();
-    (download(be, &probs), download(be, &d), download(be, &slot)[0] as f64)
+    (
+        download(be, &probs),
+        download(be, &d),
+        download(be, &slot)[0] as f64,
+    )
 }
 
 on_each_backend!(softmax_xent_gradient, softmax_xent_gradient_body);
