@@ -318,12 +318,12 @@ fn output_and_final_gradients<B: Backend>(be: &B) {
     }
 }
 
+on_each_backend!(padding_never_changes_a_sequence, padding_invariance);
 /// A sequence alone gives bit for bit the outputs and gradients it gets
 /// inside a padded batch next to longer and shorter sequences: padded steps
 /// only carry state, the GEMMs compute every row of C the same way whatever
 /// the number of rows, and the other sequences add exact zeros to the weight
 /// gradients (their loss gradient is zero).
-on_each_backend!(padding_never_changes_a_sequence, padding_invariance);
 fn padding_invariance<B: Backend>(be: &B) {
     let (input, hidden) = (5, 12);
     let len = 4;
