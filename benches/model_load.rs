@@ -15,11 +15,12 @@ mod peak;
 use criterion::{criterion_group, criterion_main, Criterion};
 use peak::median_seconds;
 use std::path::{Path, PathBuf};
+use vaeser::backend::cpu::Cpu;
 use vaeser::config::{ClassifierConfig, LearnerConfig, SegmentConfig};
 use vaeser::models::autoencoder::LearnerKind;
 use vaeser::models::bundle::{FrontEnd, ModelBundle};
-use vaeser::models::classifier::{Classifier, ClassifierShape};
-use vaeser::models::fit_autoencoder::{fit, FitRequest};
+use vaeser::models::classifier::{shape_for, Classifier, ClassifierShape};
+use vaeser::train::autoencoder::{fit, FitRequest};
 use vaeser::train::log::JsonLinesLog;
 
 /// A model file of the SPEC's sizes; the learner is trained for one epoch on
@@ -39,6 +40,7 @@ fn model_file() -> PathBuf {
         .map(String::from)
         .to_vec();
     let learner = fit(
+        &Cpu,
         &FitRequest {
             kind: LearnerKind::Vae,
             config: &config,
@@ -55,12 +57,12 @@ fn model_file() -> PathBuf {
     .unwrap();
     let encode = config.encode;
     let shape: ClassifierShape =
-        Classifier::shape_for(&ClassifierConfig::default(), learner.feature_dim(encode), 4);
+        shape_for(&ClassifierConfig::default(), learner.feature_dim(encode), 4);
     let bundle = ModelBundle {
-        classifier: Classifier::new(shape, 1, None).unwrap(),
+        classifier: Classifier::new(&Cpu, shape, 1, None).unwrap(),
         learner,
         labels: names,
-        task: vaeser::eval::results::Task::Categorical,
+        task: vaeser::task::Task::Categorical,
         encode,
         corpus: "noise".into(),
         front_end: FrontEnd::current(),
@@ -77,7 +79,7 @@ fn bench(c: &mut Criterion) {
     let path = model_file();
     let size = std::fs::metadata(&path).unwrap().len();
     let load = |p: &Path| {
-        std::hint::black_box(ModelBundle::load(p).unwrap());
+        std::hint::black_box(ModelBundle::load(&Cpu, p).unwrap());
     };
     let read = |p: &Path| {
         std::hint::black_box(std::fs::read(p).unwrap());

@@ -19,6 +19,7 @@ pub mod numbering;
 pub mod predict;
 pub mod provenance;
 pub mod rng;
+pub mod task;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -63,7 +63,7 @@ fn train_then_predict_round_trip() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(rows.len(), picked.len() + 1);
-    let bundle = ModelBundle::load(&model).unwrap();
+    let bundle = ModelBundle::load(&vaeser::backend::cpu::Cpu, &model).unwrap();
     let mut correct = 0;
     for (i, (row, u)) in rows.iter().zip(&picked).enumerate() {
         assert_eq!(row["id"].as_str().unwrap(), paths[i], "input order is kept");

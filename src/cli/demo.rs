@@ -7,6 +7,7 @@ use super::reproduce::reproduce;
 use super::run_args::CorpusArgs;
 use super::seed::SeedArg;
 use super::Global;
+use crate::backend::Backend;
 use crate::corpus::synth::{self, Options, Size};
 use crate::error::{Error, Result};
 use crate::eval::experiment::Plan;
@@ -35,7 +36,7 @@ pub struct Args {
     pub seed: SeedArg,
 }
 
-pub fn run(args: Args, _global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
     let started = Instant::now();
     let corpus_dir = args.out.join("corpus");
     let run_dir = args.out.join("run");
@@ -82,6 +83,7 @@ pub fn run(args: Args, _global: &Global) -> Result<()> {
         false,
         &run_dir,
         args.seed.seed,
+        backend,
     )?;
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

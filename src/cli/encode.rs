@@ -5,6 +5,7 @@
 use super::corpus_input::{self, CorpusArgs};
 use super::model_file::read_learner;
 use super::Global;
+use crate::backend::Backend;
 use crate::checkpoint::Checkpoint;
 use crate::config::{CvaeCondition, EncodeMode};
 use crate::corpus::{Utterance, EMOTIONS};
@@ -94,8 +95,8 @@ pub struct EncodedUtterance {
     pub segments: usize,
 }
 
-pub fn run(args: Args, _global: &Global) -> Result<()> {
-    let learner = read_learner("--model", &args.model)?;
+pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
+    let learner = read_learner(backend, "--model", &args.model)?;
     let mode: EncodeMode = args.mode.into();
     let condition: CvaeCondition = args.cvae_condition.into();
     let oracle = learner.kind() == LearnerKind::Cvae && condition == CvaeCondition::Oracle;

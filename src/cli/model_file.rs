@@ -2,6 +2,7 @@
 //! use, and a file of another kind is refused with what it is and which
 //! command makes the right one, instead of a bare "unexpected kind".
 
+use crate::backend::Backend;
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::models::bundle::{self, ModelBundle};
@@ -22,7 +23,7 @@ fn describe(kind: &str) -> &'static str {
 }
 
 /// The model `vaeser predict` runs: a bundle from `vaeser train`.
-pub fn read_bundle(option: &str, path: &Path) -> Result<ModelBundle> {
+pub fn read_bundle<B: Backend>(backend: &B, option: &str, path: &Path) -> Result<ModelBundle<B>> {
     existing_file(option, path)?;
     let ck = Checkpoint::load(path)?;
     if ck.kind() != bundle::KIND {
@@ -34,17 +35,21 @@ pub fn read_bundle(option: &str, path: &Path) -> Result<ModelBundle> {
             ck.kind()
         )));
     }
-    ModelBundle::from_checkpoint(&ck)
+    ModelBundle::from_checkpoint(backend, &ck)
 }
 
 /// The feature learner `vaeser encode` runs: a checkpoint from
 /// `fit-features`, or the learner inside a model file from `train`.
-pub fn read_learner(option: &str, path: &Path) -> Result<FeatureLearner> {
+pub fn read_learner<B: Backend>(
+    backend: &B,
+    option: &str,
+    path: &Path,
+) -> Result<FeatureLearner<B>> {
     existing_file(option, path)?;
     let ck = Checkpoint::load(path)?;
     match ck.kind() {
-        "ae" | "vae" | "cvae" => FeatureLearner::load(path, None),
-        bundle::KIND => FeatureLearner::read_from(&ck, "learner."),
+        "ae" | "vae" | "cvae" => FeatureLearner::load(backend, path, None),
+        bundle::KIND => FeatureLearner::read_from(backend, &ck, "learner."),
         other => Err(Error::usage(format!(
             "{option} {}: this is {} (kind '{other}'); encoding needs a feature learner \
              (`vaeser fit-features`) or a model file (`vaeser train`)",

@@ -2,6 +2,7 @@
 
 use super::model_file::read_bundle;
 use super::Global;
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::predict::format::{Format, Row, Writer};
 use crate::predict::inputs::{gather, Source};
@@ -68,7 +69,7 @@ impl From<FormatArg> for Format {
     }
 }
 
-pub fn run(args: Args, _global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
     let windows = args
         .window
         .map(|w| WindowSpec::new(w, args.hop))
@@ -76,7 +77,7 @@ pub fn run(args: Args, _global: &Global) -> Result<()> {
     for list in &args.list {
         super::paths::existing_file("--list", list)?;
     }
-    let bundle = read_bundle("--model", &args.model)?;
+    let bundle = read_bundle(backend, "--model", &args.model)?;
     let mut sources: Vec<Source> = args
         .inputs
         .iter()

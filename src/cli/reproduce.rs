@@ -4,6 +4,7 @@ use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
 use super::seed::SeedArg;
 use super::Global;
+use crate::backend::Backend;
 use crate::error::Result;
 use crate::eval::crossval::DriverOptions;
 use crate::eval::experiment::{self, Plan};
@@ -47,7 +48,7 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn run(args: Args, _global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
     let config = args.config.resolve()?;
     reproduce(
         &args.corpus,
@@ -60,11 +61,13 @@ pub fn run(args: Args, _global: &Global) -> Result<()> {
         args.resume,
         &args.out,
         args.seed.seed,
+        backend,
     )
 }
 
 /// Runs the experiment and writes its outputs; shared with `demo`.
-pub fn reproduce(
+#[allow(clippy::too_many_arguments)]
+pub fn reproduce<B: Backend>(
     corpus: &CorpusArgs,
     config: &crate::config::Config,
     preset: &str,
@@ -72,6 +75,7 @@ pub fn reproduce(
     resume: bool,
     out: &std::path::Path,
     seed: u64,
+    backend: &B,
 ) -> Result<()> {
     config.validate()?;
     if !resume {
@@ -80,6 +84,7 @@ pub fn reproduce(
     let mut clock = StageClock::new();
     let data = clock.time("load corpus + LogMel", || corpus.load(config))?;
     let outcome = experiment::run(
+        backend,
         &data,
         config,
         preset,

@@ -4,6 +4,7 @@
 //! today), after checking that every input file is still the same.
 
 use super::{Cli, Command, Global};
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::eval::manifest::{sha256_file, Manifest};
 use crate::provenance::Provenance;
@@ -31,7 +32,7 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn run(args: Args, global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     super::paths::existing_file("MANIFEST", &args.manifest)?;
     let manifest = Manifest::read(&args.manifest)?;
     let recorded = Cli::try_parse_from(&manifest.command).map_err(|e| {
@@ -57,7 +58,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
             a.seed.seed = manifest.seed;
             a.resume = false;
             a.out = args.out;
-            super::crossval::run(a, global)
+            super::crossval::run(a, global, backend)
         }
         Command::Reproduce(mut a) => {
             a.corpus.input.data = data;
@@ -65,13 +66,13 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
             a.seed.seed = manifest.seed;
             a.resume = false;
             a.out = args.out;
-            super::reproduce::run(a, global)
+            super::reproduce::run(a, global, backend)
         }
         Command::Demo(mut a) => {
             a.config = Some(config_file);
             a.seed.seed = manifest.seed;
             a.out = args.out;
-            super::demo::run(a, global)
+            super::demo::run(a, global, backend)
         }
         _ => Err(Error::usage(format!(
             "{}: records `{}`; only crossval, reproduce and demo runs can be rerun",

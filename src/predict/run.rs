@@ -5,6 +5,7 @@
 use super::inputs::Input;
 use super::windows::{predict_windows, WindowPrediction, WindowSpec};
 use crate::audio::wav::read_mono;
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::models::bundle::{ModelBundle, Prediction};
 use rayon::prelude::*;
@@ -21,7 +22,11 @@ pub enum Outcome {
 }
 
 /// Predicts one input (the whole file, or its windows).
-pub fn predict_input(bundle: &ModelBundle, input: &Input, windows: Option<&WindowSpec>) -> Outcome {
+pub fn predict_input<B: Backend>(
+    bundle: &ModelBundle<B>,
+    input: &Input,
+    windows: Option<&WindowSpec>,
+) -> Outcome {
     let result = match windows {
         None => bundle.predict_file(&input.path).map(Outcome::Whole),
         Some(spec) => read_mono(&input.path).and_then(|(samples, rate)| {
@@ -34,8 +39,8 @@ pub fn predict_input(bundle: &ModelBundle, input: &Input, windows: Option<&Windo
 /// Predicts every input on the rayon pool and calls `sink(index, input,
 /// outcome)` in input order. Returns the number of inputs that failed; an
 /// error of the sink (e.g. a closed stdout) stops the run and is returned.
-pub fn predict_all(
-    bundle: &ModelBundle,
+pub fn predict_all<B: Backend>(
+    bundle: &ModelBundle<B>,
     inputs: &[Input],
     windows: Option<&WindowSpec>,
     mut sink: impl FnMut(usize, &Input, &Outcome) -> Result<()>,

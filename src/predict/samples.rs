@@ -4,6 +4,7 @@
 
 use crate::audio::logmel::LogMelExtractor;
 use crate::audio::{resample, LogMel, SAMPLE_RATE};
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::features::segments::segments;
 use crate::models::bundle::{ModelBundle, Prediction};
@@ -26,12 +27,14 @@ pub fn logmel_of(samples: &[f32], sample_rate: u32) -> LogMel {
     }
 }
 
-impl ModelBundle {
+impl<B: Backend> ModelBundle<B> {
     /// Predicts the class of mono audio at any sample rate.
     ///
     /// ```no_run
     /// # fn main() -> vaeser::Result<()> {
-    /// let model = vaeser::models::bundle::ModelBundle::load("model.safetensors".as_ref())?;
+    /// use vaeser::backend::cpu::Cpu;
+    /// use vaeser::models::bundle::ModelBundle;
+    /// let model = ModelBundle::load(&Cpu, "model.safetensors".as_ref())?;
     /// let one_second_of_silence = vec![0.0f32; 48_000];
     /// let p = model.predict_samples(&one_second_of_silence, 48_000)?;
     /// println!("{} ({:.0}%)", p.label, 100.0 * p.probabilities[p.index]);

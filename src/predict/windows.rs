@@ -7,6 +7,7 @@
 
 use super::samples::logmel_of;
 use crate::audio::SAMPLE_RATE;
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::models::bundle::{ModelBundle, Prediction};
 use std::path::Path;
@@ -64,8 +65,8 @@ pub struct WindowPrediction {
 }
 
 /// Predicts every window of mono `samples` at `sample_rate` Hz.
-pub fn predict_windows(
-    bundle: &ModelBundle,
+pub fn predict_windows<B: Backend>(
+    bundle: &ModelBundle<B>,
     samples: &[f32],
     sample_rate: u32,
     spec: &WindowSpec,
