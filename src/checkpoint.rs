@@ -164,6 +164,34 @@ impl Checkpoint {
         }
     }
 
+    /// Errors unless the tensors named `prefix`... hold at least `count`
+    /// values. The sizes in the metadata are not covered by the checksum:
+    /// checking them against the data actually in the file, before a model
+    /// of that size is allocated, bounds the allocation by the file's size.
+    pub fn check_holds_values(&self, prefix: &str, count: usize) -> Result<()> {
+        let stored: usize = self
+            .tensors
+            .iter()
+            .filter(|t| t.name.starts_with(prefix))
+            .map(|t| t.data.len())
+            .sum();
+        if count > stored {
+            return Err(Error::format(
+                &self.source,
+                format!(
+                    "the metadata describes a model of {count} parameters but the file holds \
+                     {stored} values{}",
+                    if prefix.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" under '{prefix}'")
+                    }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Fills a parameter arena from the tensors named `prefix` + each name of
     /// `layout`; every tensor must be present with exactly the layout's shape.
     pub fn read_params(&self, prefix: &str, layout: &ParamLayout, arena: &mut [f32]) -> Result<()> {
@@ -313,6 +341,17 @@ impl Checkpoint {
             return Err(fail(format!(
                 "checkpoint is corrupt: tensor data checksum {actual} does not match the recorded {checksum}"
             )));
+        }
+        // The checksum says the bytes are the ones written, not that they
+        // are usable: a NaN weight passes through ReLU as 0 and gives
+        // plausible-looking probabilities, so it is refused here.
+        for t in &tensors {
+            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+                return Err(fail(format!(
+                    "tensor '{}' holds a non-finite value ({} at index {i}); the model is unusable",
+                    t.name, t.data[i]
+                )));
+            }
         }
         Ok(Checkpoint {
             kind,

@@ -124,6 +124,18 @@ impl Default for ExperimentConfig {
     }
 }
 
+impl SegmentConfig {
+    /// Errors unless frames and hop are within 1..=[`crate::limits::MAX_SEGMENT_FRAMES`].
+    pub fn validate(&self) -> Result<()> {
+        let max = crate::limits::MAX_SEGMENT_FRAMES;
+        for (key, v) in [("segments.frames", self.frames), ("segments.hop", self.hop)] {
+            crate::limits::check_size("value", v, max)
+                .map_err(|m| Error::config(format!("{key}: {m}")))?;
+        }
+        Ok(())
+    }
+}
+
 impl Default for SegmentConfig {
     fn default() -> Self {
         SegmentConfig {
@@ -244,9 +256,12 @@ impl Config {
         if self.learner.batch == 0 || self.classifier.batch == 0 {
             return bad("batch", "must be at least 1");
         }
-        if !(self.learner.lr > 0.0 && self.classifier.lr > 0.0) {
-            return bad("lr", "must be positive");
+        if !(self.learner.lr > 0.0 && self.classifier.lr > 0.0)
+            || !(self.learner.lr.is_finite() && self.classifier.lr.is_finite())
+        {
+            return bad("lr", "must be positive and finite");
         }
+        self.validate_sizes()?;
         for (key, f) in [
             (
                 "learner.validation_fraction",
@@ -291,6 +306,40 @@ impl Config {
                 "experiment.sweep_models",
                 &format!("unknown model {m:?} (ae, vae or cvae)"),
             );
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Checks every size that memory is allocated from against
+    /// [`crate::limits`], so an absurd value is an error naming its key
+    /// before any buffer exists. Models are checked at their largest
+    /// (a CVAE's conditions and the classifier reading mu and log sigma^2).
+    fn validate_sizes(&self) -> Result<()> {
+        use crate::limits::{self, check_size};
+        fn key(k: &'static str) -> impl Fn(String) -> Error {
+            move |m| Error::config(format!("{k}: {m}"))
+        }
+        self.segments.validate()?;
+        check_size("value", self.learner.batch, limits::MAX_BATCH).map_err(key("learner.batch"))?;
+        check_size("value", self.classifier.batch, limits::MAX_BATCH)
+            .map_err(key("classifier.batch"))?;
+        let input = self.segments.frames * crate::audio::N_MELS;
+        let classes = 4;
+        let latents = std::iter::once(self.learner.latent)
+            .chain(self.experiment.latent_sweep.iter().copied());
+        for latent in latents {
+            limits::autoencoder_params(input, classes, &self.learner.hidden, latent, true)
+                .map_err(key("learner.hidden/latent"))?;
+            limits::classifier_params(
+                2 * latent,
+                self.classifier.hidden,
+                self.classifier.layers,
+                self.classifier.dense,
+                classes,
+            )
+            .map_err(key("classifier.hidden/layers/dense"))?;
         }
         Ok(())
     }

@@ -25,6 +25,13 @@ pub enum Error {
     Device(String),
     /// The user interrupted a run, or another condition that stops it cleanly.
     Interrupted(String),
+    /// A buffer could not be allocated (what it was for and its size).
+    OutOfMemory(String),
+    /// Training produced a non-finite loss or parameter (epoch, step, tensor).
+    Diverged(String),
+    /// A path holds a file this program did not write (or of another kind):
+    /// it is left alone unless the user says `--force`.
+    Refused { path: PathBuf, message: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -56,6 +63,12 @@ impl Error {
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
     }
+    pub fn refused(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        Error::Refused {
+            path: path.as_ref().to_path_buf(),
+            message: message.into(),
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -78,6 +91,9 @@ impl fmt::Display for Error {
             Error::Config(m) => write!(f, "configuration: {m}"),
             Error::Device(m) => write!(f, "device: {m}"),
             Error::Interrupted(m) => write!(f, "interrupted: {m}"),
+            Error::OutOfMemory(m) => write!(f, "out of memory: {m}"),
+            Error::Diverged(m) => write!(f, "training diverged: {m}"),
+            Error::Refused { path, message } => write!(f, "{}: {message}", path.display()),
         }
     }
 }

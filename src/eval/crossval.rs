@@ -367,6 +367,7 @@ impl<'a> Driver<'a> {
                 learner_epochs: trained.epochs.clone(),
                 classifier_epochs: fit.epochs,
                 classifier_best_epoch: fit.best_epoch,
+                classifier_warning: fit.warning,
             },
             FoldTiming {
                 learner: learner_s,

@@ -330,6 +330,28 @@ deviation of the per-fold values. All values in %.\n"
             );
         }
     }
+    let warnings: Vec<String> = results
+        .table1
+        .iter()
+        .chain(&results.table2)
+        .chain(&results.sweep)
+        .flat_map(|cell| {
+            cell.folds.iter().filter_map(move |f| {
+                f.classifier_warning
+                    .as_ref()
+                    .map(|w| format!("- {} fold {}: {w}", cell.id(), f.fold))
+            })
+        })
+        .collect();
+    if !warnings.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n## Warnings\n\nThese folds' numbers say little about the features:\n"
+        );
+        for w in warnings {
+            let _ = writeln!(s, "{w}");
+        }
+    }
     s
 }
 
@@ -500,6 +522,7 @@ mod tests {
                 learner_epochs: vec![],
                 classifier_epochs: vec![],
                 classifier_best_epoch: 1,
+                classifier_warning: None,
             }],
             summary: FoldSummary::from_folds(&[confusion]),
         }

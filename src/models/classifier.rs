@@ -59,7 +59,22 @@ impl ClassifierShape {
                  layers {layers}, dense {dense}, classes {classes}"
             )));
         }
+        crate::limits::classifier_params(input, hidden, layers, dense, classes)
+            .map_err(Error::shape)?;
         Ok(())
+    }
+
+    /// Number of parameters, computed from the sizes alone (nothing is
+    /// allocated), after checking them against [`crate::limits`].
+    pub fn param_count_bound(&self) -> Result<usize> {
+        crate::limits::classifier_params(
+            self.input,
+            self.hidden,
+            self.layers,
+            self.dense,
+            self.classes,
+        )
+        .map_err(Error::shape)
     }
 
     /// Number of parameters (the length of [`Classifier::params`]).
@@ -95,6 +110,9 @@ pub struct ClassifierFit {
     pub classifier: Classifier,
     pub epochs: Vec<ClassifierEpoch>,
     pub best_epoch: usize,
+    /// Set when the kept weights predict one class for every validation
+    /// utterance (see [`crate::train::finite::degenerate_warning`]).
+    pub warning: Option<String>,
 }
 
 impl Classifier {
@@ -242,6 +260,10 @@ impl Classifier {
             ));
         }
         let shape: ClassifierShape = ck.meta(&format!("{prefix}shape"))?;
+        shape
+            .validate()
+            .map_err(|e| Error::format(ck.source(), e.to_string()))?;
+        ck.check_holds_values(prefix, shape.param_count_bound()?)?;
         let net = Network::new(&shape).map_err(|e| Error::format(ck.source(), e.to_string()))?;
         let mut params = vec![0.0; net.layout().len()];
         ck.read_params(prefix, net.layout(), &mut params)?;

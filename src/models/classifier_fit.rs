@@ -27,6 +27,7 @@ use crate::nn::adam::Adam;
 use crate::nn::params::ParamArena;
 use crate::rng::stream;
 use crate::train::early_stop::{Decision, Direction, EarlyStopping};
+use crate::train::finite;
 use crate::train::log::JsonLinesLog;
 use rand::seq::SliceRandom;
 use std::time::Instant;
@@ -131,6 +132,8 @@ pub fn fit_bucketed<B: Backend>(
     let mut epochs = Vec::new();
     let mut best_epoch = 0;
     let mut best_params: Option<Vec<f32>> = None;
+    let mut best_confusion: Option<Confusion> = None;
+    let hint = finite::lr_hint("classifier.lr", cfg.lr);
     let fold_text = req
         .fold
         .map_or_else(|| "all".to_string(), |f| f.to_string());
@@ -153,12 +156,19 @@ pub fn fit_bucketed<B: Backend>(
             )
         });
         let mut loss_sum = 0f64;
-        for range in &batches {
+        let place = |step| finite::Place {
+            model: "classifier",
+            fold: req.fold,
+            epoch,
+            step,
+        };
+        for (step, range) in batches.iter().enumerate() {
             batch.clear();
             batch.extend(order[range.clone()].iter().map(|&i| req.train[i]));
             net.load_batch(be, &mut ws, &batch)?;
             net.forward(be, &arena.params, &mut ws)?;
             let loss = net.loss(be, &mut ws)?;
+            finite::check_values(&place(Some(step)), &[("loss", f64::from(loss))], &hint)?;
             arena.zero_grads(be);
             net.backward(be, &arena.params, &mut arena.grads, &mut ws)?;
             adam.step(be, &mut arena.params, &arena.grads)?;
@@ -171,6 +181,11 @@ pub fn fit_bucketed<B: Backend>(
             b.finish_and_clear();
         }
         let (val_loss, confusion) = validate(be, &net, &arena.params, &mut ws, req.validation)?;
+        let epoch_params = arena.download(be);
+        finite::check_params(&place(None), net.layout(), &epoch_params, &hint)?;
+        if confusion.is_some() {
+            finite::check_values(&place(None), &[("validation loss", val_loss)], &hint)?;
+        }
         let record = ClassifierEpoch {
             epoch,
             train_loss: loss_sum / req.train.len() as f64,
@@ -193,7 +208,8 @@ pub fn fit_bucketed<B: Backend>(
         match early.update(epoch, ua) {
             Decision::Improved => {
                 best_epoch = epoch;
-                best_params = Some(arena.download(be));
+                best_params = Some(epoch_params);
+                best_confusion = confusion;
             }
             Decision::Continue => {}
             Decision::Stop => break,
@@ -209,10 +225,17 @@ pub fn fit_bucketed<B: Backend>(
             )))
         }
     };
+    let warning = best_confusion
+        .and_then(|c| finite::degenerate_warning(c.classes, &c.counts, req.label_names));
+    if let Some(w) = &warning {
+        eprintln!("warning: classifier fold {fold_text}: {w}");
+        log.record(&serde_json::json!({"model": "classifier", "fold": req.fold, "warning": w}))?;
+    }
     Ok(ClassifierFit {
         classifier: Classifier::from_params(shape, params)?,
         epochs,
         best_epoch,
+        warning,
     })
 }
 

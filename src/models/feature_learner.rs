@@ -329,6 +329,9 @@ impl FeatureLearner {
             .validate()
             .map_err(|e| Error::format(ck.source(), e.to_string()))?;
         let segments: SegmentConfig = ck.meta(&key("segments"))?;
+        segments
+            .validate()
+            .map_err(|e| Error::format(ck.source(), e.to_string()))?;
         let seg_dim = segments.frames * N_MELS;
         if seg_dim != shape.input || normalization.bands() != N_MELS {
             return Err(Error::format(
@@ -353,6 +356,15 @@ impl FeatureLearner {
                 ),
             ));
         }
+        let count = crate::limits::autoencoder_params(
+            shape.input,
+            shape.conditions,
+            &shape.hidden,
+            shape.latent,
+            shape.kind.is_variational(),
+        )
+        .map_err(|e| Error::format(ck.source(), e))?;
+        ck.check_holds_values(prefix, count)?;
         let mut model = Autoencoder::new(&Cpu, shape)?;
         let mut params = vec![0.0; model.layout().len()];
         ck.read_params(prefix, model.layout(), &mut params)?;

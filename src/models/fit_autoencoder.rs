@@ -21,6 +21,7 @@ use crate::nn::adam::Adam;
 use crate::nn::gaussian::Gaussian;
 use crate::rng::stream;
 use crate::train::early_stop::{Decision, Direction, EarlyStopping};
+use crate::train::finite;
 use crate::train::log::JsonLinesLog;
 use rand::seq::SliceRandom;
 use std::time::Instant;
@@ -140,6 +141,8 @@ pub fn fit_on<B: Backend + Clone>(
     };
     let mut early = EarlyStopping::new(Direction::Minimize, cfg.patience);
     let mut best_params = vec![0.0f32; n_params];
+    let mut epoch_params = vec![0.0f32; n_params];
+    let hint = finite::lr_hint("learner.lr", cfg.lr);
     let mut best: Option<(usize, LossParts)> = None;
     let mut epochs_run = 0;
     let batches = train_idx.len().div_ceil(cap);
@@ -166,7 +169,13 @@ pub fn fit_on<B: Backend + Clone>(
         ));
         let mut noise = stream(req.seed, "vae-noise", fold_key, epoch as u32);
         let (mut sum_recon, mut sum_kl) = (0f64, 0f64);
-        for chunk in order.chunks(cap) {
+        let place = |step| finite::Place {
+            model: req.kind.as_str(),
+            fold: req.fold,
+            epoch,
+            step,
+        };
+        for (step, chunk) in order.chunks(cap).enumerate() {
             let rows = chunk.len();
             host.gather(backend, &mut ws, &data, dim, req.labels, conditions, chunk);
             if req.kind.is_variational() {
@@ -177,6 +186,11 @@ pub fn fit_on<B: Backend + Clone>(
                 );
             }
             let loss = model.forward(&mut ws, rows)?;
+            let losses = [
+                ("reconstruction loss", f64::from(loss.reconstruction)),
+                ("KL", f64::from(loss.kl)),
+            ];
+            finite::check_values(&place(Some(step)), &losses, &hint)?;
             model.backward(&mut ws, rows)?;
             adam.step(backend, model.params_mut(), &ws.grads)?;
             sum_recon += f64::from(loss.reconstruction) * rows as f64;
@@ -198,6 +212,13 @@ pub fn fit_on<B: Backend + Clone>(
                 backend, &model, &mut ws, &mut host, &data, dim, req.labels, conditions, &val_idx,
             )?
         };
+        backend.download(backend.view(model.params(), 0..n_params), &mut epoch_params);
+        finite::check_params(&place(None), model.layout(), &epoch_params, &hint)?;
+        let val_losses = [
+            ("validation reconstruction loss", val.0),
+            ("validation KL", val.1),
+        ];
+        finite::check_values(&place(None), &val_losses, &hint)?;
         epochs_run = epoch + 1;
         log.record(&EpochRecord {
             model: req.kind,
@@ -212,7 +233,7 @@ pub fn fit_on<B: Backend + Clone>(
         })?;
         match early.update(epoch, val.0) {
             Decision::Improved => {
-                backend.download(backend.view(model.params(), 0..n_params), &mut best_params);
+                best_params.copy_from_slice(&epoch_params);
                 best = Some((
                     epoch,
                     LossParts {

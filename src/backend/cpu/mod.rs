@@ -27,7 +27,7 @@ impl Backend for Cpu {
     type ViewMut<'a> = &'a mut [f32];
 
     fn alloc(&self, len: usize) -> Result<Vec<f32>> {
-        Ok(vec![0.0; len])
+        crate::limits::try_zeroed(len, "CPU backend buffer")
     }
     fn len(&self, buf: &Vec<f32>) -> usize {
         buf.len()
