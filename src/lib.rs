@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod limits;
 pub mod models;
 pub mod nn;
+pub mod output_check;
 pub mod rng;
 pub mod train;
 

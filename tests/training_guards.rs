@@ -12,7 +12,9 @@ use vaeser::train::log::JsonLinesLog;
 use vaeser::Error;
 
 fn names() -> Vec<String> {
-    ["neutral", "happy", "sad", "angry"].map(String::from).to_vec()
+    ["neutral", "happy", "sad", "angry"]
+        .map(String::from)
+        .to_vec()
 }
 
 /// Deterministic LogMel-like segments (natural-log energies around -5).
@@ -148,7 +150,9 @@ fn classifier_with_absurd_learning_rate_stops_and_one_class_answers_are_flagged(
         "{warning}"
     );
     assert!(
-        log.records().iter().any(|r| r["warning"] == warning.as_str()),
+        log.records()
+            .iter()
+            .any(|r| r["warning"] == warning.as_str()),
         "warning missing from the log"
     );
 

@@ -12,6 +12,7 @@ use crate::eval::results::{CellResult, Subset, Task};
 use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
 use crate::fsutil::write_atomic;
 use crate::models::autoencoder::LearnerKind;
+use crate::output_check::{check_output_dir, OutputKind};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -82,6 +83,23 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         config.learner.cvae_condition = c.into();
     }
     config.validate()?;
+    let cell_file = format!(
+        "{}.json",
+        CellSpec {
+            model: args.model,
+            task: args.task,
+            subset: args.subset,
+            latent: config.learner.latent,
+        }
+        .id()
+    );
+    let ours = [
+        (cell_file.as_str(), OutputKind::Json),
+        ("skipped.json", OutputKind::Json),
+        ("manifest.json", OutputKind::Json),
+    ];
+    check_output_dir(&args.out, &ours, global.force)?;
+    args.corpus.check_cache(global.force)?;
     if !args.resume {
         refuse_to_overwrite(&args.out)?;
     }

@@ -34,6 +34,7 @@ pub struct Args {
 
 pub fn run(args: Args, global: &Global) -> Result<()> {
     let started = Instant::now();
+    crate::output_check::check_output_dir(&args.out, &[], global.force)?;
     let corpus_dir = args.out.join("corpus");
     let run_dir = args.out.join("run");
     let summary = synth::generate(
@@ -67,6 +68,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
                 corpus: corpus_input::CorpusArg::Synth,
                 data: corpus_dir,
                 strict: false,
+                allow_outside: false,
             },
             cache: None,
         },

@@ -92,7 +92,12 @@ pub struct EncodedUtterance {
     pub segments: usize,
 }
 
-pub fn run(args: Args, _global: &Global) -> Result<()> {
+pub fn run(args: Args, global: &Global) -> Result<()> {
+    crate::output_check::check_output_file(
+        &args.out,
+        crate::output_check::OutputKind::Checkpoint(&[FEATURES_KIND]),
+        global.force,
+    )?;
     let learner = FeatureLearner::load(&args.model, None)?;
     let mode: EncodeMode = args.mode.into();
     let condition: CvaeCondition = args.cvae_condition.into();

@@ -9,6 +9,7 @@ use crate::corpus::{folds, Corpus, Utterance};
 use crate::error::{Error, Result};
 use crate::models::autoencoder::LearnerKind;
 use crate::models::fit_autoencoder::{fit, EpochRecord, FitRequest};
+use crate::output_check::{check_output_file, OutputKind};
 use crate::train::log::JsonLinesLog;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -49,6 +50,11 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         config.learner.latent = latent;
         config.validate()?;
     }
+    check_output_file(
+        &args.out,
+        OutputKind::Checkpoint(&["ae", "vae", "cvae"]),
+        global.force,
+    )?;
     let log_path = log_path(&args.out)?;
     let corpus = args.corpus.load()?;
     let (train, held_out) = training_utterances(&corpus, args.fold)?;

@@ -43,6 +43,11 @@ pub struct Global {
     /// Seed of every random stream of the run.
     #[arg(long, global = true, default_value_t = 1, value_name = "S")]
     pub seed: u64,
+    /// Replace an output file (model, cache, report) that vaeser did not
+    /// write or that holds another kind of file; without it such a file is
+    /// left alone and the run refused before any work.
+    #[arg(long, global = true)]
+    pub force: bool,
 }
 
 #[derive(Subcommand, Debug)]

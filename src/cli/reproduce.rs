@@ -9,6 +9,7 @@ use crate::eval::experiment::{self, Plan};
 use crate::eval::manifest::StageClock;
 use crate::eval::report::tables_markdown;
 use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
+use crate::output_check::{check_output_dir, OutputKind};
 use std::path::PathBuf;
 
 /// Run the paper's experiment: Table 1, Table 2, Figure 2 and the report.
@@ -71,6 +72,14 @@ pub fn reproduce(
     global: &Global,
 ) -> Result<()> {
     config.validate()?;
+    let ours = [
+        ("report.md", OutputKind::Report),
+        ("results.json", OutputKind::Json),
+        ("skipped.json", OutputKind::Json),
+        ("manifest.json", OutputKind::Json),
+    ];
+    check_output_dir(out, &ours, global.force)?;
+    corpus.check_cache(global.force)?;
     if !resume {
         refuse_to_overwrite(out)?;
     }

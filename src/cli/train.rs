@@ -6,6 +6,7 @@ use super::Global;
 use crate::error::Result;
 use crate::models::autoencoder::LearnerKind;
 use crate::models::bundle::{ModelBundle, TrainRequest};
+use crate::output_check::{check_output_file, OutputKind};
 use std::path::PathBuf;
 
 /// Train on a whole corpus and write one self-contained model file.
@@ -33,6 +34,12 @@ pub struct Args {
 
 pub fn run(args: Args, global: &Global) -> Result<()> {
     let config = args.config.resolve()?;
+    check_output_file(
+        &args.out,
+        OutputKind::Checkpoint(&[crate::models::bundle::KIND]),
+        global.force,
+    )?;
+    args.corpus.check_cache(global.force)?;
     let data = args.corpus.load(&config)?;
     let log_dir = tempdir_next_to(&args.out);
     let bundle = ModelBundle::train(&TrainRequest {

@@ -213,10 +213,7 @@ pub fn tables_markdown(results: &ExperimentResults) -> String {
 /// (the preset, anything a reader must know to interpret the numbers).
 pub fn render_markdown(results: &ExperimentResults, notes: &[String]) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# Speech emotion recognition with AE, VAE and CVAE features\n"
-    );
+    let _ = writeln!(s, "{}\n", crate::output_check::REPORT_TITLE);
     let _ = writeln!(
         s,
         "Reproduction of Latif, Rana, Qadir and Epps, \"Variational Autoencoders for Learning Latent \
