@@ -12,6 +12,7 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod fsutil;
+pub mod interrupt;
 pub mod limits;
 pub mod models;
 pub mod nn;

@@ -123,7 +123,15 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
             stop_after_folds: stop_after_folds()?,
         },
     );
-    let outcome = driver.run_cell(&spec)?;
+    let outcome = super::interrupted::finish(
+        driver.run_cell(&spec),
+        &args.out,
+        &data,
+        &config,
+        global.seed,
+        &args.config.describe(),
+        &clock,
+    )?;
     if outcome.resumed_folds > 0 {
         eprintln!(
             "{} folds taken from the interrupted run",

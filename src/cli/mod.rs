@@ -8,6 +8,7 @@ pub mod demo;
 pub mod encode;
 pub mod features;
 pub mod fit_features;
+pub mod interrupted;
 pub mod predict;
 pub mod reproduce;
 pub mod run_args;
@@ -77,11 +78,16 @@ pub enum Command {
 /// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    crate::interrupt::install();
     match run(cli) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
-            1
+            if crate::interrupt::requested() {
+                crate::interrupt::EXIT_CODE
+            } else {
+                1
+            }
         }
     }
 }

@@ -99,7 +99,9 @@ pub fn reproduce(
             stop_after_folds: stop_after_folds()?,
         },
         &mut clock,
-    )?;
+    );
+    let outcome =
+        super::interrupted::finish(outcome, out, &data, config, global.seed, preset, &clock)?;
     if outcome.resumed_folds > 0 {
         eprintln!(
             "{} folds taken from the interrupted run",

@@ -42,15 +42,23 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
     args.corpus.check_cache(global.force)?;
     let data = args.corpus.load(&config)?;
     let log_dir = tempdir_next_to(&args.out);
-    let bundle = ModelBundle::train(&TrainRequest {
+    if let Some(parent) = log_dir.parent() {
+        crate::fsutil::remove_stale(parent, LOG_DIR_PREFIX);
+    }
+    let _temporary = crate::fsutil::Temporary::register(&log_dir);
+    let trained = ModelBundle::train(&TrainRequest {
         data: &data,
         config: &config,
         kind: args.model,
         seed: global.seed,
         progress: progress(),
         log_dir: Some(&log_dir),
-    })?;
-    bundle.save(&args.out)?;
+    })
+    .and_then(|bundle| bundle.save(&args.out));
+    if let Err(e) = trained {
+        let _ = std::fs::remove_dir_all(&log_dir);
+        return Err(e);
+    }
     let name = args
         .out
         .file_name()
@@ -85,5 +93,8 @@ fn tempdir_next_to(model: &std::path::Path) -> PathBuf {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    dir.join(format!(".vaeser-train-logs.{}", std::process::id()))
+    dir.join(format!("{LOG_DIR_PREFIX}{}", std::process::id()))
 }
+
+/// Name of the log directory, before the process id.
+const LOG_DIR_PREFIX: &str = ".vaeser-train-logs.";

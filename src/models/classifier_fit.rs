@@ -163,6 +163,7 @@ pub fn fit_bucketed<B: Backend>(
             step,
         };
         for (step, range) in batches.iter().enumerate() {
+            crate::interrupt::check()?;
             batch.clear();
             batch.extend(order[range.clone()].iter().map(|&i| req.train[i]));
             net.load_batch(be, &mut ws, &batch)?;

@@ -176,6 +176,7 @@ pub fn fit_on<B: Backend + Clone>(
             step,
         };
         for (step, chunk) in order.chunks(cap).enumerate() {
+            crate::interrupt::check()?;
             let rows = chunk.len();
             host.gather(backend, &mut ws, &data, dim, req.labels, conditions, chunk);
             if req.kind.is_variational() {
