@@ -261,7 +261,6 @@ impl Config {
         {
             return bad("lr", "must be positive and finite");
         }
-        self.validate_sizes()?;
         for (key, f) in [
             (
                 "learner.validation_fraction",
@@ -307,7 +306,7 @@ impl Config {
                 &format!("unknown model {m:?} (ae, vae or cvae)"),
             );
         }
-        Ok(())
+        self.validate_sizes()
     }
 }
 

@@ -345,16 +345,20 @@ fn decode_float(format: &WavFormat, data: &[u8], path: &Path) -> Result<Vec<f32>
     let mut out = try_with_capacity(data.len() / width, &path.display().to_string())?;
     let channels = format.channels as usize;
     for (i, b) in data.chunks_exact(width).enumerate() {
-        let s = if width == 8 {
-            f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+        // Shown in errors as stored (an f32 widened to f64 prints digits
+        // the file never held).
+        let (s, shown) = if width == 8 {
+            let v = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            (v, format!("{v:e}"))
         } else {
-            f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            let v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            (f64::from(v), format!("{v:e}"))
         };
         if !s.is_finite() {
             return Err(Error::format(
                 path,
                 format!(
-                    "sample {} of channel {} is {s}, not a finite number",
+                    "sample {} of channel {} is {shown}, not a finite number",
                     i / channels,
                     i % channels
                 ),
@@ -364,7 +368,7 @@ fn decode_float(format: &WavFormat, data: &[u8], path: &Path) -> Result<Vec<f32>
             return Err(Error::format(
                 path,
                 format!(
-                    "sample {} of channel {} is {s:e}, outside [-{MAX_FLOAT_AMPLITUDE}, {MAX_FLOAT_AMPLITUDE}]: \
+                    "sample {} of channel {} is {shown}, outside [-{MAX_FLOAT_AMPLITUDE}, {MAX_FLOAT_AMPLITUDE}]: \
                      float audio must be scaled to [-1, 1]",
                     i / channels,
                     i % channels
