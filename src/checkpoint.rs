@@ -25,6 +25,10 @@ pub const FORMAT: &str = "vaeser";
 /// Version of the metadata conventions; files from a newer version are refused.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// How many more parameters than a file holds its metadata may describe
+/// before loading is refused without allocating (2^24 values, 64 MiB).
+pub const METADATA_SLACK: usize = 1 << 24;
+
 const RESERVED_KEYS: [&str; 4] = ["format", "format_version", "kind", "checksum"];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -164,10 +168,13 @@ impl Checkpoint {
         }
     }
 
-    /// Errors unless the tensors named `prefix`... hold at least `count`
-    /// values. The sizes in the metadata are not covered by the checksum:
-    /// checking them against the data actually in the file, before a model
-    /// of that size is allocated, bounds the allocation by the file's size.
+    /// Errors unless the tensors named `prefix`... hold nearly `count`
+    /// values (at most [`METADATA_SLACK`] fewer). The sizes in the metadata
+    /// are not covered by the checksum: checking them against the data
+    /// actually in the file, before a model of that size is allocated,
+    /// bounds the allocation by the file's size. A smaller disagreement is
+    /// left to the tensor-by-tensor comparison, whose message names the
+    /// tensor.
     pub fn check_holds_values(&self, prefix: &str, count: usize) -> Result<()> {
         let stored: usize = self
             .tensors
@@ -175,7 +182,7 @@ impl Checkpoint {
             .filter(|t| t.name.starts_with(prefix))
             .map(|t| t.data.len())
             .sum();
-        if count > stored {
+        if count > stored.saturating_add(METADATA_SLACK) {
             return Err(Error::format(
                 &self.source,
                 format!(

@@ -29,6 +29,8 @@ pub enum Error {
     OutOfMemory(String),
     /// Training produced a non-finite loss or parameter (epoch, step, tensor).
     Diverged(String),
+    /// A computed value that must be finite (features, probabilities) is not.
+    NonFinite(String),
     /// A path holds a file this program did not write (or of another kind):
     /// it is left alone unless the user says `--force`.
     Refused { path: PathBuf, message: String },
@@ -93,6 +95,7 @@ impl fmt::Display for Error {
             Error::Interrupted(m) => write!(f, "interrupted: {m}"),
             Error::OutOfMemory(m) => write!(f, "out of memory: {m}"),
             Error::Diverged(m) => write!(f, "training diverged: {m}"),
+            Error::NonFinite(m) => write!(f, "non-finite result: {m}"),
             Error::Refused { path, message } => write!(f, "{}: {message}", path.display()),
         }
     }

@@ -584,7 +584,7 @@ fn model_cases(dir: &Path) -> Vec<Case> {
         (
             "classifier-wider.safetensors",
             with_meta(&classifier, "shape", |v| {
-                v["hidden"] = serde_json::json!(2000)
+                v["hidden"] = serde_json::json!(3000)
             }),
             classifier_load,
             "the file holds",

@@ -225,6 +225,7 @@ impl FeatureLearner {
                 }
             }
         }
+        crate::train::finite::check_features(&out)?;
         Ok(out)
     }
 
