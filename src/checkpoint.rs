@@ -221,6 +221,18 @@ impl Checkpoint {
                     ),
                 ));
             }
+            // The checksum says the bytes are the ones written, not that
+            // they are usable: a NaN weight passes through ReLU as 0 and
+            // gives plausible-looking probabilities.
+            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+                return Err(Error::format(
+                    &self.source,
+                    format!(
+                        "tensor '{name}' holds a non-finite value ({} at index {i}); the model is unusable",
+                        t.data[i]
+                    ),
+                ));
+            }
             arena[e.range.clone()].copy_from_slice(&t.data);
         }
         Ok(())
@@ -348,17 +360,6 @@ impl Checkpoint {
             return Err(fail(format!(
                 "checkpoint is corrupt: tensor data checksum {actual} does not match the recorded {checksum}"
             )));
-        }
-        // The checksum says the bytes are the ones written, not that they
-        // are usable: a NaN weight passes through ReLU as 0 and gives
-        // plausible-looking probabilities, so it is refused here.
-        for t in &tensors {
-            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
-                return Err(fail(format!(
-                    "tensor '{}' holds a non-finite value ({} at index {i}); the model is unusable",
-                    t.name, t.data[i]
-                )));
-            }
         }
         Ok(Checkpoint {
             kind,
