@@ -256,9 +256,8 @@ impl Config {
         if self.learner.batch == 0 || self.classifier.batch == 0 {
             return bad("batch", "must be at least 1");
         }
-        if !(self.learner.lr > 0.0 && self.classifier.lr > 0.0)
-            || !(self.learner.lr.is_finite() && self.classifier.lr.is_finite())
-        {
+        let usable = |lr: f32| lr > 0.0 && lr.is_finite();
+        if !(usable(self.learner.lr) && usable(self.classifier.lr)) {
             return bad("lr", "must be positive and finite");
         }
         for (key, f) in [

@@ -18,6 +18,7 @@ pub mod models;
 pub mod nn;
 pub mod output_check;
 pub mod rng;
+pub mod task;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -15,14 +15,15 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use vaeser::audio::load_logmel;
+use vaeser::backend::cpu::Cpu;
 use vaeser::checkpoint::Checkpoint;
 use vaeser::config::{Config, LearnerConfig, SegmentConfig};
 use vaeser::corpus::{load, CorpusKind, LoadOptions};
 use vaeser::models::autoencoder::LearnerKind;
 use vaeser::models::classifier::{Classifier, ClassifierShape};
 use vaeser::models::feature_learner::FeatureLearner;
-use vaeser::models::fit_autoencoder::{self, FitRequest};
 use vaeser::output_check::{check_output_file, OutputKind};
+use vaeser::train::autoencoder::{self as fit_autoencoder, FitRequest};
 use vaeser::train::log::JsonLinesLog;
 use vaeser::{Error, Result};
 
@@ -414,6 +415,7 @@ fn learner_bytes() -> Vec<u8> {
         .map(String::from)
         .to_vec();
     let learner = fit_autoencoder::fit(
+        &Cpu,
         &FitRequest {
             kind: LearnerKind::Vae,
             config: &config,
@@ -428,7 +430,7 @@ fn learner_bytes() -> Vec<u8> {
         &mut JsonLinesLog::in_memory(),
     )
     .unwrap();
-    learner.to_checkpoint().to_bytes()
+    learner.to_checkpoint().unwrap().to_bytes()
 }
 
 fn classifier_bytes() -> Vec<u8> {
@@ -440,9 +442,10 @@ fn classifier_bytes() -> Vec<u8> {
         classes: 4,
     };
     let mut ck = Checkpoint::new("lstm-classifier");
-    Classifier::new(shape, 1, None)
+    Classifier::new(&Cpu, shape, 1, None)
         .unwrap()
-        .write_into(&mut ck, "");
+        .write_into(&mut ck, "")
+        .unwrap();
     ck.to_bytes()
 }
 
@@ -482,10 +485,10 @@ fn model_cases(dir: &Path) -> Vec<Case> {
         b
     };
     type Loader = fn(&Path) -> Result<()>;
-    let learner_load: Loader = |p| FeatureLearner::load(p, None).map(|_| ());
+    let learner_load: Loader = |p| FeatureLearner::load(&Cpu, p, None).map(|_| ());
     let classifier_load: Loader = |p| {
         let ck = Checkpoint::load(p)?;
-        Classifier::read_from(&ck, "").map(|_| ())
+        Classifier::read_from(&Cpu, &ck, "").map(|_| ())
     };
     let table: Vec<(&str, Vec<u8>, Loader, &'static str)> = vec![
         (
@@ -795,6 +798,7 @@ fn output_cases(dir: &Path) -> Vec<Case> {
                 ..LearnerConfig::default()
             };
             fit_autoencoder::fit(
+                &Cpu,
                 &FitRequest {
                     kind: LearnerKind::Vae,
                     config: &config,

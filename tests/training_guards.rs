@@ -4,10 +4,12 @@
 //! epoch and step or tensor; and a classifier that answers one class for
 //! every validation utterance is flagged.
 
+use vaeser::backend::cpu::Cpu;
 use vaeser::config::{ClassifierConfig, LearnerConfig, SegmentConfig};
 use vaeser::models::autoencoder::LearnerKind;
-use vaeser::models::classifier::{fit, ClassifierFitRequest, Sequence};
-use vaeser::models::fit_autoencoder::{self, FitRequest};
+use vaeser::models::classifier::Sequence;
+use vaeser::train::autoencoder::{self as fit_autoencoder, FitRequest};
+use vaeser::train::classifier::{fit, ClassifierFitRequest};
 use vaeser::train::log::JsonLinesLog;
 use vaeser::Error;
 
@@ -40,6 +42,7 @@ fn feature_learner_with_absurd_learning_rate_stops_naming_epoch_and_step() {
         };
         let mut log = JsonLinesLog::in_memory();
         let err = fit_autoencoder::fit(
+            &Cpu,
             &FitRequest {
                 kind,
                 config: &config,
@@ -108,14 +111,14 @@ fn classifier_with_absurd_learning_rate_stops_and_one_class_answers_are_flagged(
         ..base.clone()
     };
     let err = fit(
+        &Cpu,
         &ClassifierFitRequest {
             label_names: &names,
             ..request(&absurd)
         },
         &mut JsonLinesLog::in_memory(),
     )
-    .err()
-    .expect("a classifier trained with lr 1e35 gave no error");
+    .expect_err("a classifier trained with lr 1e35 gave no error");
     let text = err.to_string();
     assert!(matches!(err, Error::Diverged(_)), "{text}");
     assert!(
@@ -135,6 +138,7 @@ fn classifier_with_absurd_learning_rate_stops_and_one_class_answers_are_flagged(
         .collect();
     let mut log = JsonLinesLog::in_memory();
     let fitted = fit(
+        &Cpu,
         &ClassifierFitRequest {
             train: &flat[..16],
             validation: &flat[16..],
@@ -158,6 +162,7 @@ fn classifier_with_absurd_learning_rate_stops_and_one_class_answers_are_flagged(
 
     // A healthy run is not flagged.
     let healthy = fit(
+        &Cpu,
         &ClassifierFitRequest {
             label_names: &names,
             ..request(&ClassifierConfig {

@@ -7,12 +7,13 @@
 mod scratch;
 
 use libfuzzer_sys::fuzz_target;
+use vaeser::backend::cpu::Cpu;
 use vaeser::models::bundle::ModelBundle;
 use vaeser::models::feature_learner::FeatureLearner;
 
 fuzz_target!(|data: &[u8]| {
     let path = scratch::dir().join("m.safetensors");
     scratch::write(&path, data);
-    let _ = FeatureLearner::load(&path, None);
-    let _ = ModelBundle::load(&path);
+    let _ = FeatureLearner::load(&Cpu, &path, None);
+    let _ = ModelBundle::load(&Cpu, &path);
 });

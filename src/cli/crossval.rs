@@ -3,6 +3,7 @@
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
 use super::Global;
+use crate::backend::Backend;
 use crate::config::CvaeCondition;
 use crate::error::{Error, Result};
 use crate::eval::crossval::{CellSpec, Driver, DriverOptions};
@@ -74,7 +75,7 @@ impl From<CvaeConditionArg> for CvaeCondition {
     }
 }
 
-pub fn run(args: Args, global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let mut config = args.config.resolve()?;
     if let Some(l) = args.latent {
         config.learner.latent = l;
@@ -112,6 +113,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         latent: config.learner.latent,
     };
     let mut driver = Driver::new(
+        backend,
         &data,
         &config,
         DriverOptions {

@@ -4,6 +4,7 @@
 
 use super::corpus_input::{self, CorpusArgs};
 use super::Global;
+use crate::backend::Backend;
 use crate::checkpoint::Checkpoint;
 use crate::config::{CvaeCondition, EncodeMode};
 use crate::corpus::{Utterance, EMOTIONS};
@@ -92,13 +93,13 @@ pub struct EncodedUtterance {
     pub segments: usize,
 }
 
-pub fn run(args: Args, global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     crate::output_check::check_output_file(
         &args.out,
         crate::output_check::OutputKind::Checkpoint(&[FEATURES_KIND]),
         global.force,
     )?;
-    let learner = FeatureLearner::load(&args.model, None)?;
+    let learner = FeatureLearner::load(backend, &args.model, None)?;
     let mode: EncodeMode = args.mode.into();
     let condition: CvaeCondition = args.cvae_condition.into();
     let oracle = learner.kind() == LearnerKind::Cvae && condition == CvaeCondition::Oracle;

@@ -3,6 +3,7 @@
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
 use super::Global;
+use crate::backend::Backend;
 use crate::error::Result;
 use crate::eval::crossval::DriverOptions;
 use crate::eval::experiment::{self, Plan};
@@ -45,7 +46,7 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn run(args: Args, global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let config = args.config.resolve()?;
     reproduce(
         &args.corpus,
@@ -58,11 +59,13 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         args.resume,
         &args.out,
         global,
+        backend,
     )
 }
 
 /// Runs the experiment and writes its outputs; shared with `demo`.
-pub fn reproduce(
+#[allow(clippy::too_many_arguments)]
+pub fn reproduce<B: Backend>(
     corpus: &CorpusArgs,
     config: &crate::config::Config,
     preset: &str,
@@ -70,6 +73,7 @@ pub fn reproduce(
     resume: bool,
     out: &std::path::Path,
     global: &Global,
+    backend: &B,
 ) -> Result<()> {
     config.validate()?;
     let ours = [
@@ -86,6 +90,7 @@ pub fn reproduce(
     let mut clock = StageClock::new();
     let data = clock.time("load corpus + LogMel", || corpus.load(config))?;
     let outcome = experiment::run(
+        backend,
         &data,
         config,
         preset,

@@ -3,9 +3,10 @@
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
 use super::Global;
+use crate::backend::Backend;
 use crate::error::Result;
+use crate::eval::final_model::{train_bundle, TrainRequest};
 use crate::models::autoencoder::LearnerKind;
-use crate::models::bundle::{ModelBundle, TrainRequest};
 use crate::output_check::{check_output_file, OutputKind};
 use std::path::PathBuf;
 
@@ -32,7 +33,7 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn run(args: Args, global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let config = args.config.resolve()?;
     check_output_file(
         &args.out,
@@ -46,14 +47,17 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         crate::fsutil::remove_stale(parent, LOG_DIR_PREFIX);
     }
     let _temporary = crate::fsutil::Temporary::register(&log_dir);
-    let trained = ModelBundle::train(&TrainRequest {
-        data: &data,
-        config: &config,
-        kind: args.model,
-        seed: global.seed,
-        progress: progress(),
-        log_dir: Some(&log_dir),
-    })
+    let trained = train_bundle(
+        backend,
+        &TrainRequest {
+            data: &data,
+            config: &config,
+            kind: args.model,
+            seed: global.seed,
+            progress: progress(),
+            log_dir: Some(&log_dir),
+        },
+    )
     .and_then(|bundle| bundle.save(&args.out));
     if let Err(e) = trained {
         let _ = std::fs::remove_dir_all(&log_dir);

@@ -28,14 +28,15 @@ use super::manifest::program_version;
 use super::metrics::{Confusion, FoldSummary};
 use super::results::{cell_id, CellResult, FoldRecord, FoldTiming, LearnerEpoch, Subset, Task};
 use super::resume::{cell_dir, fold_path, read_fold, write_fold, FoldFile};
+use crate::backend::Backend;
 use crate::config::{Config, CvaeCondition, LearnerConfig};
 use crate::corpus::folds::{by_group, by_speaker, Fold};
 use crate::corpus::Utterance;
 use crate::error::{Error, Result};
 use crate::models::autoencoder::LearnerKind;
-use crate::models::classifier::{self, ClassifierFitRequest};
 use crate::models::feature_learner::{EncodeOptions, FeatureLearner};
-use crate::models::fit_autoencoder::{self, EpochRecord, FitRequest};
+use crate::train::autoencoder::{self as learner_fit, EpochRecord, FitRequest};
+use crate::train::classifier::{self as classifier_fit, ClassifierFitRequest};
 use crate::train::log::JsonLinesLog;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -92,25 +93,34 @@ pub struct CellOutcome {
     pub resumed_folds: usize,
 }
 
-struct TrainedLearner {
-    learner: FeatureLearner,
+struct TrainedLearner<B: Backend> {
+    learner: FeatureLearner<B>,
     epochs: Vec<LearnerEpoch>,
     log: String,
 }
 
-pub struct Driver<'a> {
+/// Runs cells fold by fold on one backend.
+pub struct Driver<'a, B: Backend> {
+    backend: B,
     data: &'a CorpusData,
     config: &'a Config,
     options: DriverOptions,
-    learners: Vec<(String, Arc<TrainedLearner>)>,
+    learners: Vec<(String, Arc<TrainedLearner<B>>)>,
     folds_computed: usize,
     learners_trained: usize,
     learners_reused: usize,
 }
 
-impl<'a> Driver<'a> {
-    pub fn new(data: &'a CorpusData, config: &'a Config, options: DriverOptions) -> Self {
+impl<'a, B: Backend> Driver<'a, B> {
+    /// A driver whose learners and classifiers train on `backend`.
+    pub fn new(
+        backend: &B,
+        data: &'a CorpusData,
+        config: &'a Config,
+        options: DriverOptions,
+    ) -> Self {
         Driver {
+            backend: backend.clone(),
             data,
             config,
             options,
@@ -319,7 +329,7 @@ impl<'a> Driver<'a> {
 
         let started = Instant::now();
         let train_labels: Vec<usize> = train.iter().map(|&p| labels[p]).collect();
-        let (fit_seqs, val_seqs) = classifier::stratified_sequences(
+        let (fit_seqs, val_seqs) = classifier_fit::stratified_sequences(
             &train_features,
             &train_labels,
             dim,
@@ -333,7 +343,8 @@ impl<'a> Driver<'a> {
             }
             None => JsonLinesLog::in_memory(),
         };
-        let fit = classifier::fit(
+        let fit = classifier_fit::fit(
+            &self.backend,
             &ClassifierFitRequest {
                 config: &self.config.classifier,
                 train: &fit_seqs,
@@ -388,7 +399,7 @@ impl<'a> Driver<'a> {
         selected: &[usize],
         labels: &[usize],
         train: &[usize],
-    ) -> Result<Arc<TrainedLearner>> {
+    ) -> Result<Arc<TrainedLearner<B>>> {
         let conditional = spec.model == LearnerKind::Cvae;
         let key = {
             let ids: Vec<&str> = train
@@ -430,7 +441,8 @@ impl<'a> Driver<'a> {
         }
         let names = label_names(spec.task);
         let mut log = JsonLinesLog::in_memory();
-        let learner = fit_autoencoder::fit(
+        let learner = learner_fit::fit(
+            &self.backend,
             &FitRequest {
                 kind: spec.model,
                 config,

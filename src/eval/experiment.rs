@@ -98,7 +98,9 @@ pub struct Outcome {
 
 /// Runs every cell of the plan. A cell that appears twice (a sweep point
 /// equal to a Table 1 cell) is computed once.
-pub fn run(
+#[allow(clippy::too_many_arguments)]
+pub fn run<B: crate::backend::Backend>(
+    backend: &B,
     data: &CorpusData,
     config: &Config,
     preset: &str,
@@ -107,7 +109,7 @@ pub fn run(
     clock: &mut StageClock,
 ) -> Result<Outcome> {
     let seed = options.seed;
-    let mut driver = Driver::new(data, config, options);
+    let mut driver = Driver::new(backend, data, config, options);
     let mut done: Vec<(String, CellResult)> = Vec::new();
     let mut results = ExperimentResults {
         program: program_version(),

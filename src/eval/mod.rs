@@ -3,6 +3,7 @@
 pub mod crossval;
 pub mod dataset;
 pub mod experiment;
+pub mod final_model;
 pub mod manifest;
 pub mod metrics;
 pub mod report;

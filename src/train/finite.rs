@@ -51,6 +51,28 @@ pub fn check_values(place: &Place<'_>, values: &[(&str, f64)], hint: &str) -> Re
     }
 }
 
+/// Errors unless every per-step value is finite, naming the first step
+/// (in training order) and the value that is not; `values` pairs a name
+/// with one value per step.
+pub fn check_steps<'a>(
+    place: impl Fn(Option<usize>) -> Place<'a>,
+    values: &[(&str, &[f32])],
+    hint: &str,
+) -> Result<()> {
+    let steps = values.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+    for step in 0..steps {
+        for (name, v) in values {
+            if let Some(x) = v.get(step).filter(|x| !x.is_finite()) {
+                return Err(Error::Diverged(format!(
+                    "{}: {name} is {x}{hint}; nothing was written",
+                    place(Some(step))
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Errors unless every parameter is finite, naming the first tensor that
 /// is not (by its PyTorch name) and the index in it.
 pub fn check_params(
