@@ -199,6 +199,26 @@ impl Checkpoint {
         Ok(())
     }
 
+    /// Errors unless every value of the tensors named `prefix`... is finite.
+    /// The checksum says the bytes are the ones written, not that they are
+    /// usable: a NaN weight passes through ReLU as 0 and gives
+    /// plausible-looking probabilities, so models refuse it at load (the
+    /// container itself keeps any payload bit for bit).
+    pub fn check_finite(&self, prefix: &str) -> Result<()> {
+        for t in self.tensors.iter().filter(|t| t.name.starts_with(prefix)) {
+            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+                return Err(Error::format(
+                    &self.source,
+                    format!(
+                        "tensor '{}' holds a non-finite value ({} at index {i}); the model is unusable",
+                        t.name, t.data[i]
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Fills a parameter arena from the tensors named `prefix` + each name of
     /// `layout`; every tensor must be present with exactly the layout's shape.
     pub fn read_params(&self, prefix: &str, layout: &ParamLayout, arena: &mut [f32]) -> Result<()> {
@@ -218,18 +238,6 @@ impl Checkpoint {
                     format!(
                         "tensor '{name}' has shape {:?}, the model expects {:?}",
                         t.shape, e.shape
-                    ),
-                ));
-            }
-            // The checksum says the bytes are the ones written, not that
-            // they are usable: a NaN weight passes through ReLU as 0 and
-            // gives plausible-looking probabilities.
-            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
-                return Err(Error::format(
-                    &self.source,
-                    format!(
-                        "tensor '{name}' holds a non-finite value ({} at index {i}); the model is unusable",
-                        t.data[i]
                     ),
                 ));
             }

@@ -333,7 +333,7 @@ impl<B: Backend> FeatureLearner<B> {
                 }
             }
         }
-        crate::train::finite::check_features(&out)?;
+        check_features(&out)?;
         Ok(out)
     }
 
@@ -493,6 +493,7 @@ impl<B: Backend> FeatureLearner<B> {
         )
         .map_err(|e| Error::format(ck.source(), e))?;
         ck.check_holds_values(prefix, count)?;
+        ck.check_finite(prefix)?;
         let net = Autoencoder::new(shape)?;
         let mut params = vec![0.0; net.layout().len()];
         ck.read_params(prefix, net.layout(), &mut params)?;
@@ -542,4 +543,18 @@ impl<B: Backend> FeatureLearner<B> {
         }
         Ok(learner)
     }
+}
+
+/// Errors unless every encoded feature is finite: a classifier fed an
+/// infinity answers with NaN probabilities or, worse, a confident class.
+fn check_features(utterances: &[Vec<f32>]) -> Result<()> {
+    for (u, values) in utterances.iter().enumerate() {
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite(format!(
+                "the feature learner gave {} for value {i} of utterance {u}",
+                values[i]
+            )));
+        }
+    }
+    Ok(())
 }

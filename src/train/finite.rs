@@ -93,20 +93,6 @@ pub fn check_params(
     Ok(())
 }
 
-/// Errors unless every encoded feature is finite: a classifier fed an
-/// infinity answers with NaN probabilities or, worse, a confident class.
-pub fn check_features(utterances: &[Vec<f32>]) -> Result<()> {
-    for (u, values) in utterances.iter().enumerate() {
-        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite(format!(
-                "the feature learner gave {} for value {i} of utterance {u}",
-                values[i]
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// The hint every divergence message ends with.
 pub fn lr_hint(key: &str, lr: f32) -> String {
     format!(" (learning rate {lr}; try a lower {key})")
