@@ -95,7 +95,7 @@ pub fn check_params(
 
 /// The hint every divergence message ends with.
 pub fn lr_hint(key: &str, lr: f32) -> String {
-    format!(" (learning rate {lr}; try a lower {key})")
+    format!(" (learning rate {lr:e}; try a lower {key})")
 }
 
 /// A warning when the classifier predicted a single class for every
