@@ -29,6 +29,10 @@ pub const FORMAT: &str = "vaeser";
 /// program would call every new file corrupt; the version makes it say why).
 pub const FORMAT_VERSION: u32 = 2;
 
+/// How many more parameters than a file holds its metadata may describe
+/// before loading is refused without allocating (2^24 values, 64 MiB).
+pub const METADATA_SLACK: usize = 1 << 24;
+
 const RESERVED_KEYS: [&str; 4] = ["format", "format_version", "kind", "checksum"];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -166,6 +170,57 @@ impl Checkpoint {
                 arena[e.range.clone()].to_vec(),
             );
         }
+    }
+
+    /// Errors unless the tensors named `prefix`... hold nearly `count`
+    /// values (at most [`METADATA_SLACK`] fewer). The sizes in the metadata
+    /// are not covered by the checksum: checking them against the data
+    /// actually in the file, before a model of that size is allocated,
+    /// bounds the allocation by the file's size. A smaller disagreement is
+    /// left to the tensor-by-tensor comparison, whose message names the
+    /// tensor.
+    pub fn check_holds_values(&self, prefix: &str, count: usize) -> Result<()> {
+        let stored: usize = self
+            .tensors
+            .iter()
+            .filter(|t| t.name.starts_with(prefix))
+            .map(|t| t.data.len())
+            .sum();
+        if count > stored.saturating_add(METADATA_SLACK) {
+            return Err(Error::format(
+                &self.source,
+                format!(
+                    "the metadata describes a model of {count} parameters but the file holds \
+                     {stored} values{}",
+                    if prefix.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" under '{prefix}'")
+                    }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Errors unless every value of the tensors named `prefix`... is finite.
+    /// The checksum says the bytes are the ones written, not that they are
+    /// usable: a NaN weight passes through ReLU as 0 and gives
+    /// plausible-looking probabilities, so models refuse it at load (the
+    /// container itself keeps any payload bit for bit).
+    pub fn check_finite(&self, prefix: &str) -> Result<()> {
+        for t in self.tensors.iter().filter(|t| t.name.starts_with(prefix)) {
+            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+                return Err(Error::format(
+                    &self.source,
+                    format!(
+                        "tensor '{}' holds a non-finite value ({} at index {i}); the model is unusable",
+                        t.name, t.data[i]
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Fills a parameter arena from the tensors named `prefix` + each name of

@@ -38,6 +38,15 @@ pub enum Error {
         failed: usize,
         total: usize,
     },
+    /// A buffer could not be allocated (what it was for and its size).
+    OutOfMemory(String),
+    /// Training produced a non-finite loss or parameter (epoch, step, tensor).
+    Diverged(String),
+    /// A computed value that must be finite (features, probabilities) is not.
+    NonFinite(String),
+    /// A path holds a file this program did not write (or of another kind):
+    /// it is left alone unless the user says `--force`.
+    Refused { path: PathBuf, message: String },
 }
 
 /// The largest exit code that counts failed inputs: higher codes mean
@@ -89,6 +98,12 @@ impl Error {
             _ => 1,
         }
     }
+    pub fn refused(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        Error::Refused {
+            path: path.as_ref().to_path_buf(),
+            message: message.into(),
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -118,6 +133,10 @@ impl fmt::Display for Error {
                 failed,
                 total,
             } => write!(f, "{failed} of {total} {what} failed"),
+            Error::OutOfMemory(m) => write!(f, "out of memory: {m}"),
+            Error::Diverged(m) => write!(f, "training diverged: {m}"),
+            Error::NonFinite(m) => write!(f, "non-finite result: {m}"),
+            Error::Refused { path, message } => write!(f, "{}: {message}", path.display()),
         }
     }
 }

@@ -51,6 +51,11 @@ pub struct CorpusArgs {
     /// and listing what was skipped at the end.
     #[arg(long)]
     pub strict: bool,
+    /// Accept manifest rows whose audio lies outside the manifest's folder
+    /// (by default such rows are skipped, so a manifest cannot reach files
+    /// it does not sit beside).
+    #[arg(long)]
+    pub allow_outside: bool,
 }
 
 impl CorpusArgs {
@@ -63,6 +68,7 @@ impl CorpusArgs {
             &self.data,
             &LoadOptions {
                 strict: self.strict,
+                allow_outside: self.allow_outside,
             },
         )?;
         let counts = corpus.label_counts();

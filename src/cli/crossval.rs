@@ -14,6 +14,7 @@ use crate::eval::results::{CellResult, Subset, Task};
 use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
 use crate::fsutil::write_atomic;
 use crate::models::autoencoder::LearnerKind;
+use crate::output_check::{check_output_dir, OutputKind};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -77,7 +78,7 @@ impl From<CvaeConditionArg> for CvaeCondition {
     }
 }
 
-pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let mut config = args.config.resolve()?;
     if let Some(l) = args.latent {
         config.learner.latent = l;
@@ -86,6 +87,23 @@ pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> 
         config.learner.cvae_condition = c.into();
     }
     config.validate()?;
+    let cell_file = format!(
+        "{}.json",
+        CellSpec {
+            model: args.learner,
+            task: args.task,
+            subset: args.subset,
+            latent: config.learner.latent,
+        }
+        .id()
+    );
+    let ours = [
+        (cell_file.as_str(), OutputKind::Json),
+        ("skipped.json", OutputKind::Json),
+        ("manifest.json", OutputKind::Json),
+    ];
+    check_output_dir(&args.out, &ours, global.force)?;
+    args.corpus.check_cache(global.force)?;
     if !args.resume {
         refuse_to_overwrite(&args.out)?;
     }
@@ -110,7 +128,15 @@ pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> 
             stop_after_folds: stop_after_folds()?,
         },
     );
-    let outcome = driver.run_cell(&spec)?;
+    let outcome = super::interrupted::finish(
+        driver.run_cell(&spec),
+        &args.out,
+        &data,
+        &config,
+        args.seed.seed,
+        &args.config.describe(),
+        &clock,
+    )?;
     if outcome.resumed_folds > 0 {
         eprintln!(
             "{} folds taken from the interrupted run",

@@ -36,8 +36,9 @@ pub struct Args {
     pub seed: SeedArg,
 }
 
-pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let started = Instant::now();
+    crate::output_check::check_output_dir(&args.out, &[], global.force)?;
     let corpus_dir = args.out.join("corpus");
     let run_dir = args.out.join("run");
     let summary = synth::generate(
@@ -71,6 +72,7 @@ pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> 
                 corpus: corpus_input::CorpusArg::Synth,
                 data: corpus_dir,
                 strict: false,
+                allow_outside: false,
             },
             cache: None,
         },
@@ -83,6 +85,7 @@ pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> 
         false,
         &run_dir,
         args.seed.seed,
+        global.force,
         backend,
     )?;
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());

@@ -95,7 +95,12 @@ pub struct EncodedUtterance {
     pub segments: usize,
 }
 
-pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
+    crate::output_check::check_output_file(
+        &args.out,
+        crate::output_check::OutputKind::Checkpoint(&[FEATURES_KIND]),
+        global.force,
+    )?;
     let learner = read_learner(backend, "--model", &args.model)?;
     let mode: EncodeMode = args.mode.into();
     let condition: CvaeCondition = args.cvae_condition.into();

@@ -10,6 +10,7 @@ use crate::backend::Backend;
 use crate::corpus::{folds, Corpus, Utterance};
 use crate::error::{Error, Result};
 use crate::models::autoencoder::LearnerKind;
+use crate::output_check::{check_output_file, OutputKind};
 use crate::train::autoencoder::{fit, EpochRecord, FitRequest};
 use crate::train::log::JsonLinesLog;
 use std::path::{Path, PathBuf};
@@ -48,12 +49,17 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let mut config = args.config.resolve()?;
     if let Some(latent) = args.latent {
         config.learner.latent = latent;
         config.validate()?;
     }
+    check_output_file(
+        &args.out,
+        OutputKind::Checkpoint(&["ae", "vae", "cvae"]),
+        global.force,
+    )?;
     let log_path = log_path(&args.out)?;
     let corpus = args.corpus.load()?;
     // Inside the program folds count from 0 (they key the random streams).

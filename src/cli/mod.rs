@@ -9,6 +9,7 @@ pub mod demo;
 pub mod encode;
 pub mod features;
 pub mod fit_features;
+pub mod interrupted;
 pub mod model_file;
 pub mod paths;
 pub mod predict;
@@ -56,6 +57,11 @@ pub struct Global {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(short = 'j', long, global = true, value_name = "N")]
     pub threads: Option<usize>,
+    /// Replace an output file (model, cache, report) that vaeser did not
+    /// write or that holds another kind of file; without it such a file is
+    /// left alone and the run refused before any work.
+    #[arg(long, global = true)]
+    pub force: bool,
     /// Where training, encoding and prediction run: `cpu`, or `cuda` (an
     /// NVIDIA GPU; needs a build with `--features cuda`).
     #[arg(long, global = true, default_value = "cpu", value_name = "DEVICE", value_parser = parse_device)]
@@ -92,11 +98,16 @@ pub enum Command {
 /// [`Error::exit_code`]).
 pub fn main() -> i32 {
     let cli = parse();
+    crate::interrupt::install();
     match run(cli) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
-            e.exit_code()
+            if crate::interrupt::requested() {
+                crate::interrupt::EXIT_CODE
+            } else {
+                e.exit_code()
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::eval::experiment::{self, Plan};
 use crate::eval::manifest::StageClock;
 use crate::eval::report::tables_markdown;
 use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
+use crate::output_check::{check_output_dir, OutputKind};
 use std::path::PathBuf;
 
 /// Run the paper's experiment: Table 1, Table 2, Figure 2 and the report.
@@ -48,7 +49,7 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let config = args.config.resolve()?;
     reproduce(
         &args.corpus,
@@ -61,6 +62,7 @@ pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> 
         args.resume,
         &args.out,
         args.seed.seed,
+        global.force,
         backend,
     )
 }
@@ -75,9 +77,18 @@ pub fn reproduce<B: Backend>(
     resume: bool,
     out: &std::path::Path,
     seed: u64,
+    force: bool,
     backend: &B,
 ) -> Result<()> {
     config.validate()?;
+    let ours = [
+        ("report.md", OutputKind::Report),
+        ("results.json", OutputKind::Json),
+        ("skipped.json", OutputKind::Json),
+        ("manifest.json", OutputKind::Json),
+    ];
+    check_output_dir(out, &ours, force)?;
+    corpus.check_cache(force)?;
     if !resume {
         refuse_to_overwrite(out)?;
     }
@@ -98,7 +109,8 @@ pub fn reproduce<B: Backend>(
             stop_after_folds: stop_after_folds()?,
         },
         &mut clock,
-    )?;
+    );
+    let outcome = super::interrupted::finish(outcome, out, &data, config, seed, preset, &clock)?;
     if outcome.resumed_folds > 0 {
         eprintln!(
             "{} folds taken from the interrupted run",

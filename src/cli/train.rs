@@ -8,6 +8,7 @@ use crate::backend::Backend;
 use crate::error::Result;
 use crate::eval::final_model::{train_bundle, TrainRequest};
 use crate::models::autoencoder::LearnerKind;
+use crate::output_check::{check_output_file, OutputKind};
 use std::path::PathBuf;
 
 /// Train on a whole corpus and write one self-contained model file.
@@ -35,11 +36,21 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let config = args.config.resolve()?;
+    check_output_file(
+        &args.out,
+        OutputKind::Checkpoint(&[crate::models::bundle::KIND]),
+        global.force,
+    )?;
+    args.corpus.check_cache(global.force)?;
     let data = args.corpus.load(&config)?;
     let log_dir = tempdir_next_to(&args.out);
-    let bundle = train_bundle(
+    if let Some(parent) = log_dir.parent() {
+        crate::fsutil::remove_stale(parent, LOG_DIR_PREFIX);
+    }
+    let _temporary = crate::fsutil::Temporary::register(&log_dir);
+    let trained = train_bundle(
         backend,
         &TrainRequest {
             data: &data,
@@ -49,8 +60,12 @@ pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> 
             progress: progress(),
             log_dir: Some(&log_dir),
         },
-    )?;
-    bundle.save(&args.out)?;
+    )
+    .and_then(|bundle| bundle.save(&args.out));
+    if let Err(e) = trained {
+        let _ = std::fs::remove_dir_all(&log_dir);
+        return Err(e);
+    }
     let name = args
         .out
         .file_name()
@@ -85,5 +100,8 @@ fn tempdir_next_to(model: &std::path::Path) -> PathBuf {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    dir.join(format!(".vaeser-train-logs.{}", std::process::id()))
+    dir.join(format!("{LOG_DIR_PREFIX}{}", std::process::id()))
 }
+
+/// Name of the log directory, before the process id.
+const LOG_DIR_PREFIX: &str = ".vaeser-train-logs.";

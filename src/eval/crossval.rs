@@ -378,6 +378,7 @@ impl<'a, B: Backend> Driver<'a, B> {
                 learner_epochs: trained.epochs.clone(),
                 classifier_epochs: fit.epochs,
                 classifier_best_epoch: fit.best_epoch,
+                classifier_warning: fit.warning,
             },
             FoldTiming {
                 learner: learner_s,

@@ -72,6 +72,10 @@ pub struct FoldRecord {
     /// The epoch whose classifier weights were kept (best validation UA).
     #[serde(with = "crate::numbering::from_one")]
     pub classifier_best_epoch: usize,
+    /// Why this fold's numbers are suspect (a classifier that predicts one
+    /// class for every validation utterance); absent when nothing is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classifier_warning: Option<String>,
 }
 
 /// Wall time of the stages of one fold, in seconds (manifest only).

@@ -116,6 +116,7 @@ mod tests {
                 learner_epochs: vec![],
                 classifier_epochs: vec![],
                 classifier_best_epoch: 0,
+                classifier_warning: None,
             },
             timing: FoldTiming {
                 learner: 0.1 + 0.2,
