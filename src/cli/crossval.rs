@@ -2,6 +2,7 @@
 
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
+use super::seeds_arg::SeedsArgs;
 use super::Global;
 use crate::config::CvaeCondition;
 use crate::error::{Error, Result};
@@ -11,7 +12,8 @@ use crate::eval::manifest::StageClock;
 use crate::eval::results::{CellResult, Subset, Task};
 use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
 use crate::fsutil::write_atomic;
-use crate::models::autoencoder::LearnerKind;
+use crate::eval::method::{row_label, LearnerChoice, Method};
+use crate::eval::seeds::{interval_text, CellSeeds, SeedSummary};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -30,9 +32,10 @@ OUT/<cell>.json (every number), OUT/cells/<cell>/fold-N.json (each completed fol
 pub struct Args {
     #[command(flatten)]
     pub corpus: CorpusArgs,
-    /// Feature learner.
+    /// Feature learner (none: the classifier on the z-scored LogMel
+    /// segments; majority, logreg: the baselines without the classifier).
     #[arg(long, value_enum)]
-    pub model: LearnerKind,
+    pub model: LearnerChoice,
     /// What to classify.
     #[arg(long, value_enum, default_value_t = Task::Categorical)]
     pub task: Task,
@@ -49,6 +52,8 @@ pub struct Args {
     pub cvae_condition: Option<CvaeConditionArg>,
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub seeds: SeedsArgs,
     /// Continue an interrupted run in OUT: completed folds are reused (the
     /// configuration, seed and corpus must be the same).
     #[arg(long)]
@@ -87,34 +92,56 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
     }
     let mut clock = StageClock::new();
     let data = clock.time("load corpus + LogMel", || args.corpus.load(&config))?;
-    let spec = CellSpec {
-        model: args.model,
-        task: args.task,
-        subset: args.subset,
-        latent: config.learner.latent,
+    let method = Method::from(args.model);
+    let spec = if method.has_latent() {
+        CellSpec {
+            model: method,
+            task: args.task,
+            subset: args.subset,
+            latent: config.learner.latent,
+        }
+    } else {
+        CellSpec::baseline(method, args.task, args.subset)
     };
-    let mut driver = Driver::new(
-        &data,
-        &config,
-        DriverOptions {
-            seed: global.seed,
-            out: Some(args.out.clone()),
-            resume: args.resume,
-            progress: progress(),
-            verbose: true,
-            stop_after_folds: stop_after_folds()?,
-        },
-    );
-    let outcome = driver.run_cell(&spec)?;
-    if outcome.resumed_folds > 0 {
-        eprintln!(
-            "{} folds taken from the interrupted run",
-            outcome.resumed_folds
+    let seeds = args.seeds.resolve(global)?;
+    let mut runs = Vec::with_capacity(seeds.0.len());
+    let mut folds_computed = 0;
+    let limit = stop_after_folds()?;
+    for &seed in &seeds.0 {
+        let mut driver = Driver::new(
+            &data,
+            &config,
+            DriverOptions {
+                seed,
+                out: Some(args.out.clone()),
+                resume: args.resume,
+                progress: progress(),
+                verbose: true,
+                stop_after_folds: limit.map(|l| l.saturating_sub(folds_computed)),
+            },
         );
+        let outcome = driver.run_cell(&spec)?;
+        folds_computed += driver.folds_computed();
+        if outcome.resumed_folds > 0 {
+            eprintln!(
+                "seed {seed}: {} folds taken from the interrupted run",
+                outcome.resumed_folds
+            );
+        }
+        record_timings(&mut clock, &format!("{} seed {seed}", spec.id()), &outcome.timings);
+        runs.push(outcome.result);
     }
-    record_timings(&mut clock, &spec.id(), &outcome.timings);
-    let json = serde_json::to_string_pretty(&outcome.result)
-        .map_err(|e| Error::config(format!("results do not serialise: {e}")))?;
+    let json = if runs.len() == 1 {
+        serde_json::to_string_pretty(&runs[0])
+    } else {
+        let refs: Vec<&CellResult> = runs.iter().collect();
+        serde_json::to_string_pretty(&CellSeeds {
+            seeds: seeds.0.clone(),
+            across_seeds: SeedSummary::of(&refs)?,
+            runs: runs.clone(),
+        })
+    }
+    .map_err(|e| Error::config(format!("results do not serialise: {e}")))?;
     let result_path = args.out.join(format!("{}.json", spec.id()));
     write_atomic(&result_path, json.as_bytes())?;
     write_atomic(
@@ -123,9 +150,25 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
             .unwrap_or_else(|_| "[]".into())
             .as_bytes(),
     )?;
-    run_manifest(&data, &config, global.seed, &args.config.describe(), &clock)
+    run_manifest(&data, &config, &seeds.0, &args.config.describe(), &clock)
         .write(&args.out.join("manifest.json"))?;
-    print!("{}", cell_text(&outcome.result));
+    for run in &runs {
+        if runs.len() > 1 {
+            println!("\nseed {}:", run.seed);
+        }
+        print!("{}", cell_text(run));
+    }
+    if runs.len() > 1 {
+        let refs: Vec<&CellResult> = runs.iter().collect();
+        let summary = SeedSummary::of(&refs)?;
+        println!(
+            "\nover {} seeds, mean [95% Student-t interval], %: WA {}  UA {}  macro F1 {}",
+            runs.len(),
+            interval_text(&summary.wa),
+            interval_text(&summary.ua),
+            interval_text(&summary.macro_f1)
+        );
+    }
     println!("\nwritten: {}", result_path.display());
     Ok(())
 }
@@ -141,8 +184,8 @@ pub fn cell_text(cell: &CellResult) -> String {
     };
     let _ = writeln!(
         t,
-        "{}-LSTM{oracle}, {} task, {} subset, latent {}: {} folds, {} test utterances",
-        cell.model,
+        "{}{oracle}, {} task, {} subset, latent {}: {} folds, {} test utterances",
+        row_label(&cell.model),
         cell.task.name(),
         cell.subset.name(),
         cell.latent,

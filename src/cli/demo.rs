@@ -6,6 +6,7 @@ use super::corpus_input;
 use super::reproduce::reproduce;
 use super::run_args::CorpusArgs;
 use super::Global;
+use crate::eval::seeds::SeedList;
 use crate::corpus::synth::{self, Options, Size};
 use crate::error::{Error, Result};
 use crate::eval::experiment::Plan;
@@ -75,7 +76,9 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         Plan {
             dimensional: config.experiment.dimensional,
             sweep: true,
+            baselines: true,
         },
+        &SeedList::single(global.seed),
         false,
         &run_dir,
         global,

@@ -11,6 +11,7 @@ pub mod fit_features;
 pub mod predict;
 pub mod reproduce;
 pub mod run_args;
+pub mod seeds_arg;
 pub mod synth;
 pub mod train;
 

@@ -2,7 +2,9 @@
 
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
+use super::seeds_arg::SeedsArgs;
 use super::Global;
+use crate::eval::seeds::SeedList;
 use crate::error::Result;
 use crate::eval::crossval::DriverOptions;
 use crate::eval::experiment::{self, Plan};
@@ -18,7 +20,10 @@ use std::path::PathBuf;
 CVAE-LSTM on the categorical task, for each of the improvised / scripted / complete subsets \
 where the corpus has them, else one row), Table 2 (the three models on valence, arousal and \
 dominance, macro F1, where the corpus has these ratings) and Figure 2 (WA/UA against the \
-latent sizes of experiment.latent_sweep). Writes OUT/report.md (the tables next to where the \
+latent sizes of experiment.latent_sweep), with the baselines (majority class, logistic \
+regression on each utterance's per-band LogMel mean and std, the LSTM on the z-scored LogMel \
+segments) on the same folds and paired comparisons of every two models. With --seeds every \
+cell runs once per seed and the report gives means with 95% intervals. Writes OUT/report.md (the tables next to where the \
 paper's numbers are), OUT/results.json (every number), OUT/figures/*.svg (latent sweep, \
 confusion matrices, training curves), OUT/manifest.json (configuration, seed, version, input \
 checksums, wall time per stage), OUT/skipped.json and, per cell and fold, the completed \
@@ -39,6 +44,12 @@ pub struct Args {
     /// Leave out Table 2 (valence, arousal, dominance).
     #[arg(long)]
     pub skip_dimensional: bool,
+    /// Leave out the baselines (majority class, logistic regression on
+    /// LogMel mean/std, the LSTM on the LogMel segments).
+    #[arg(long)]
+    pub skip_baselines: bool,
+    #[command(flatten)]
+    pub seeds: SeedsArgs,
     /// Output directory.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -53,7 +64,9 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         Plan {
             dimensional: config.experiment.dimensional && !args.skip_dimensional,
             sweep: !args.skip_sweep,
+            baselines: !args.skip_baselines,
         },
+        &args.seeds.resolve(global)?,
         args.resume,
         &args.out,
         global,
@@ -66,6 +79,7 @@ pub fn reproduce(
     config: &crate::config::Config,
     preset: &str,
     plan: Plan,
+    seeds: &SeedList,
     resume: bool,
     out: &std::path::Path,
     global: &Global,
@@ -81,6 +95,7 @@ pub fn reproduce(
         config,
         preset,
         plan,
+        seeds,
         DriverOptions {
             seed: global.seed,
             out: Some(out.to_path_buf()),

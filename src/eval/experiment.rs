@@ -6,6 +6,9 @@
 //! the figures and the run manifest.
 
 use super::crossval::{CellOutcome, CellSpec, Driver, DriverOptions};
+use super::method::BASELINES;
+use super::paired::compare_all;
+use super::seeds::{SeedList, SeedSummary};
 use super::dataset::CorpusData;
 use super::manifest::{program_version, Manifest, StageClock};
 use super::report::write_report;
@@ -27,6 +30,8 @@ pub const SWEEP_SUBSET: Subset = Subset::Complete;
 pub struct Plan {
     pub dimensional: bool,
     pub sweep: bool,
+    /// The baselines on the tasks and subsets of Tables 1 and 2.
+    pub baselines: bool,
 }
 
 /// The cells of a run, in the order they are computed and reported.
@@ -37,12 +42,7 @@ pub fn cells(data: &CorpusData, config: &Config, plan: Plan) -> Vec<(Table, Cell
         for subset in data.subsets() {
             out.push((
                 Table::One,
-                CellSpec {
-                    model,
-                    task: Task::Categorical,
-                    subset,
-                    latent,
-                },
+                CellSpec::learner(model, Task::Categorical, subset, latent),
             ));
         }
     }
@@ -51,12 +51,7 @@ pub fn cells(data: &CorpusData, config: &Config, plan: Plan) -> Vec<(Table, Cell
             for task in Task::DIMENSIONS {
                 out.push((
                     Table::Two,
-                    CellSpec {
-                        model,
-                        task,
-                        subset: Subset::Complete,
-                        latent,
-                    },
+                    CellSpec::learner(model, task, Subset::Complete, latent),
                 ));
             }
         }
@@ -69,13 +64,23 @@ pub fn cells(data: &CorpusData, config: &Config, plan: Plan) -> Vec<(Table, Cell
             for &latent in &config.experiment.latent_sweep {
                 out.push((
                     Table::Sweep,
-                    CellSpec {
-                        model,
-                        task: Task::Categorical,
-                        subset: SWEEP_SUBSET,
-                        latent,
-                    },
+                    CellSpec::learner(model, Task::Categorical, SWEEP_SUBSET, latent),
                 ));
+            }
+        }
+    }
+    if plan.baselines {
+        let mut tasks: Vec<(Task, Subset)> = data
+            .subsets()
+            .into_iter()
+            .map(|s| (Task::Categorical, s))
+            .collect();
+        if plan.dimensional && data.has_dimensions() {
+            tasks.extend(Task::DIMENSIONS.map(|t| (t, Subset::Complete)));
+        }
+        for (task, subset) in tasks {
+            for method in BASELINES {
+                out.push((Table::Baseline, CellSpec::baseline(method, task, subset)));
             }
         }
     }
@@ -87,6 +92,7 @@ pub enum Table {
     One,
     Two,
     Sweep,
+    Baseline,
 }
 
 /// Everything a run made, besides the files.
@@ -96,57 +102,92 @@ pub struct Outcome {
     pub resumed_folds: usize,
 }
 
-/// Runs every cell of the plan. A cell that appears twice (a sweep point
-/// equal to a Table 1 cell) is computed once.
+/// Runs every cell of the plan with every seed, seed by seed (so the
+/// learners of one seed are reused within it and an interrupted run has
+/// whole seeds done first). A cell that appears twice (a sweep point equal
+/// to a Table 1 cell) is computed once per seed. Results are ordered cell
+/// by cell, seeds in the given order.
 pub fn run(
     data: &CorpusData,
     config: &Config,
     preset: &str,
     plan: Plan,
+    seeds: &SeedList,
     options: DriverOptions,
     clock: &mut StageClock,
 ) -> Result<Outcome> {
-    let seed = options.seed;
-    let mut driver = Driver::new(data, config, options);
-    let mut done: Vec<(String, CellResult)> = Vec::new();
+    let plan_cells = cells(data, config, plan);
+    // (table, cell position, seed position, result)
+    let mut computed: Vec<(Table, usize, usize, CellResult)> = Vec::new();
+    let mut resumed_folds = 0;
+    let (mut trained, mut reused, mut folds_computed) = (0, 0, 0);
+    let jobs = plan_cells.len() * seeds.0.len();
+    for (k, &seed) in seeds.0.iter().enumerate() {
+        let stop_after_folds = options
+            .stop_after_folds
+            .map(|limit| limit.saturating_sub(folds_computed));
+        let mut driver = Driver::new(
+            data,
+            config,
+            DriverOptions {
+                seed,
+                stop_after_folds,
+                ..options.clone()
+            },
+        );
+        let mut done: Vec<(String, CellResult)> = Vec::new();
+        for (i, (table, spec)) in plan_cells.iter().enumerate() {
+            let id = spec.id();
+            let cell = match done.iter().find(|(d, _)| *d == id) {
+                Some((_, c)) => c.clone(),
+                None => {
+                    eprintln!(
+                        "[{}/{jobs}] {id} seed {seed}",
+                        k * plan_cells.len() + i + 1
+                    );
+                    let CellOutcome {
+                        result,
+                        timings,
+                        resumed_folds: r,
+                    } = driver.run_cell(spec)?;
+                    resumed_folds += r;
+                    record_timings(clock, &format!("{id} seed {seed}"), &timings);
+                    done.push((id, result.clone()));
+                    result
+                }
+            };
+            computed.push((*table, i, k, cell));
+        }
+        folds_computed += driver.folds_computed();
+        let (t, r) = driver.learner_counts();
+        trained += t;
+        reused += r;
+    }
+    eprintln!("feature learners: {trained} trained, {reused} reused from identical training data");
+    computed.sort_by_key(|(_, i, k, _)| (*i, *k));
     let mut results = ExperimentResults {
         program: program_version(),
         corpus: data.corpus.clone(),
-        seed,
+        seeds: seeds.0.clone(),
         preset: preset.to_string(),
         config: config.clone(),
         n_utterances: 0,
         table1: Vec::new(),
         table2: Vec::new(),
         sweep: Vec::new(),
+        baselines: Vec::new(),
+        across_seeds: Vec::new(),
+        comparisons: Vec::new(),
     };
-    let mut resumed_folds = 0;
-    let plan_cells = cells(data, config, plan);
-    for (i, (table, spec)) in plan_cells.iter().enumerate() {
-        let id = spec.id();
-        let cell = match done.iter().find(|(k, _)| *k == id) {
-            Some((_, c)) => c.clone(),
-            None => {
-                eprintln!("[{}/{}] {id}", i + 1, plan_cells.len());
-                let CellOutcome {
-                    result,
-                    timings,
-                    resumed_folds: r,
-                } = driver.run_cell(spec)?;
-                resumed_folds += r;
-                record_timings(clock, &id, &timings);
-                done.push((id, result.clone()));
-                result
-            }
-        };
+    for (table, _, _, cell) in computed {
         match table {
             Table::One => results.table1.push(cell),
             Table::Two => results.table2.push(cell),
             Table::Sweep => results.sweep.push(cell),
+            Table::Baseline => results.baselines.push(cell),
         }
     }
-    let (trained, reused) = driver.learner_counts();
-    eprintln!("feature learners: {trained} trained, {reused} reused from identical training data");
+    summarise(&mut results)?;
     results.n_utterances = data
         .utterances
         .iter()
@@ -158,6 +199,33 @@ pub fn run(
         notes,
         resumed_folds,
     })
+}
+
+/// Fills in the summaries over seeds and the paired comparisons from the
+/// per-seed results.
+pub fn summarise(results: &mut ExperimentResults) -> Result<()> {
+    let mut across: Vec<SeedSummary> = Vec::new();
+    for cells in [
+        &results.table1,
+        &results.table2,
+        &results.sweep,
+        &results.baselines,
+    ] {
+        for summary in SeedSummary::group(cells)? {
+            if !across.iter().any(|a| a.cell == summary.cell) {
+                across.push(summary);
+            }
+        }
+    }
+    results.across_seeds = across;
+    let categorical: Vec<CellResult> = results
+        .baselines
+        .iter()
+        .filter(|c| c.task == Task::Categorical)
+        .cloned()
+        .collect();
+    results.comparisons = compare_all(&results.table1, &categorical);
+    Ok(())
 }
 
 /// Sums a cell's fold timings into the manifest's stages.
@@ -252,7 +320,7 @@ pub fn write_outputs(
     run_manifest(
         data,
         &outcome.results.config,
-        outcome.results.seed,
+        &outcome.results.seeds,
         preset,
         clock,
     )
@@ -264,14 +332,14 @@ pub fn write_outputs(
 pub fn run_manifest(
     data: &CorpusData,
     config: &Config,
-    seed: u64,
+    seeds: &[u64],
     preset: &str,
     clock: &StageClock,
 ) -> Manifest {
     Manifest {
         program: program_version(),
         command: std::env::args().collect(),
-        seed,
+        seeds: seeds.to_vec(),
         preset: preset.to_string(),
         config: config.clone(),
         threads: rayon::current_num_threads(),
@@ -318,6 +386,7 @@ mod tests {
         let plan = Plan {
             dimensional: true,
             sweep: true,
+            baselines: false,
         };
         // RAVDESS-like: no subsets, no ratings: three Table 1 rows, the sweep.
         let cells_of = |d: &CorpusData, p: Plan, t: Table| -> Vec<String> {
@@ -357,6 +426,7 @@ mod tests {
         let skipped = Plan {
             dimensional: false,
             sweep: false,
+            baselines: false,
         };
         assert!(cells_of(&full, skipped, Table::Two).is_empty());
         assert!(cells_of(&full, skipped, Table::Sweep).is_empty());

@@ -29,7 +29,8 @@ pub struct StageTime {
 pub struct Manifest {
     pub program: String,
     pub command: Vec<String>,
-    pub seed: u64,
+    /// The seeds the run's cells ran with.
+    pub seeds: Vec<u64>,
     pub preset: String,
     pub config: Config,
     pub threads: usize,

@@ -2,4 +2,5 @@
 
 pub mod early_stop;
 pub mod log;
+pub mod logreg;
 pub mod progress;
