@@ -98,6 +98,11 @@ fn reference(
 }
 
 fn check(kind: LearnerKind) {
+    check_with_beta(kind, 1.0);
+}
+
+/// `beta`: the KL weight; the reference loss is reconstruction + beta * KL.
+fn check_with_beta(kind: LearnerKind, beta: f64) {
     let conditions = if kind == LearnerKind::Cvae { 4 } else { 0 };
     let shape = AutoencoderShape {
         kind,
@@ -108,6 +113,7 @@ fn check(kind: LearnerKind) {
     };
     let mut rng = vaeser::rng::stream(11, "gradcheck", 0, kind as u32);
     let mut model = Autoencoder::new(&Cpu, shape.clone()).unwrap();
+    model.set_kl_weight(beta as f32);
     model.init_pytorch(&mut rng).unwrap();
     let inp = Inputs {
         x: (0..ROWS * 12)
@@ -177,7 +183,7 @@ fn check(kind: LearnerKind) {
                 skipped += 1;
                 continue;
             }
-            let num = ((r1 + k1) - (r2 + k2)) / (2.0 * h);
+            let num = ((r1 + beta * k1) - (r2 + beta * k2)) / (2.0 * h);
             let ana = analytic[i] as f64;
             let err = (num - ana).abs();
             worst = worst.max(err / (1e-4 + 1e-3 * num.abs()));
@@ -213,4 +219,13 @@ fn vae_gradient_matches_finite_differences() {
 #[test]
 fn cvae_gradient_matches_finite_differences() {
     check(LearnerKind::Cvae);
+}
+
+/// learner.kl_weight: the backward pass differentiates reconstruction +
+/// beta * KL (a beta that were ignored would leave the KL part of every
+/// encoder gradient four times too large).
+#[test]
+fn vae_and_cvae_gradients_weight_the_kl_term_by_beta() {
+    check_with_beta(LearnerKind::Vae, 0.25);
+    check_with_beta(LearnerKind::Cvae, 0.25);
 }

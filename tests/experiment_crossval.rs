@@ -58,9 +58,10 @@ fn dimensional_cell_leaves_one_speaker_out_and_oracle_runs_are_marked() {
         assert!(!f.learner_epochs.is_empty() && !f.classifier_epochs.is_empty());
     }
     // The per-fold logs are JSON lines.
-    let log =
-        std::fs::read_to_string(out.join("cells/cvae-arousal-complete-L4/fold-3.classifier.jsonl"))
-            .unwrap();
+    let log = std::fs::read_to_string(
+        out.join("cells/cvae-arousal-complete-L4/seed-1/fold-3.classifier.jsonl"),
+    )
+    .unwrap();
     for line in log.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(v["val_ua"].is_number(), "{line}");

@@ -9,11 +9,11 @@ use crate::error::{Error, Result};
 use crate::eval::crossval::{CellSpec, Driver, DriverOptions};
 use crate::eval::experiment::{record_timings, run_manifest};
 use crate::eval::manifest::StageClock;
+use crate::eval::method::{row_label, LearnerChoice, Method};
 use crate::eval::results::{CellResult, Subset, Task};
 use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
-use crate::fsutil::write_atomic;
-use crate::eval::method::{row_label, LearnerChoice, Method};
 use crate::eval::seeds::{interval_text, CellSeeds, SeedSummary};
+use crate::fsutil::write_atomic;
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -128,7 +128,11 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
                 outcome.resumed_folds
             );
         }
-        record_timings(&mut clock, &format!("{} seed {seed}", spec.id()), &outcome.timings);
+        record_timings(
+            &mut clock,
+            &format!("{} seed {seed}", spec.id()),
+            &outcome.timings,
+        );
         runs.push(outcome.result);
     }
     let json = if runs.len() == 1 {

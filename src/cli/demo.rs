@@ -6,10 +6,10 @@ use super::corpus_input;
 use super::reproduce::reproduce;
 use super::run_args::CorpusArgs;
 use super::Global;
-use crate::eval::seeds::SeedList;
 use crate::corpus::synth::{self, Options, Size};
 use crate::error::{Error, Result};
 use crate::eval::experiment::Plan;
+use crate::eval::seeds::SeedList;
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -4,13 +4,13 @@ use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
 use super::seeds_arg::SeedsArgs;
 use super::Global;
-use crate::eval::seeds::SeedList;
 use crate::error::Result;
 use crate::eval::crossval::DriverOptions;
 use crate::eval::experiment::{self, Plan};
 use crate::eval::manifest::StageClock;
 use crate::eval::report::tables_markdown;
 use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
+use crate::eval::seeds::SeedList;
 use std::path::PathBuf;
 
 /// Run the paper's experiment: Table 1, Table 2, Figure 2 and the report.

@@ -23,12 +23,12 @@
 //! tasks, which share speakers folds and utterances) train it once. Reuse
 //! never changes a number.
 
+use super::baselines;
 use super::dataset::{label_names, CorpusData};
 use super::manifest::program_version;
+use super::method::Method;
 use super::metrics::{Confusion, FoldSummary};
 use super::results::{cell_id, CellResult, FoldRecord, FoldTiming, LearnerEpoch, Subset, Task};
-use super::baselines;
-use super::method::Method;
 use super::resume::{cell_dir, fold_path, read_fold, seed_dir, write_fold, FoldFile};
 use crate::config::{Config, CvaeCondition, LearnerConfig};
 use crate::corpus::folds::{by_group, by_speaker, Fold};

@@ -6,13 +6,13 @@
 //! the figures and the run manifest.
 
 use super::crossval::{CellOutcome, CellSpec, Driver, DriverOptions};
-use super::method::BASELINES;
-use super::paired::compare_all;
-use super::seeds::{SeedList, SeedSummary};
 use super::dataset::CorpusData;
 use super::manifest::{program_version, Manifest, StageClock};
+use super::method::BASELINES;
+use super::paired::compare_all;
 use super::report::write_report;
 use super::results::{CellResult, ExperimentResults, FoldTiming, Subset, Task};
+use super::seeds::{SeedList, SeedSummary};
 use crate::config::{Config, CvaeCondition};
 use crate::error::Result;
 use crate::fsutil::write_atomic;
@@ -141,10 +141,7 @@ pub fn run(
             let cell = match done.iter().find(|(d, _)| *d == id) {
                 Some((_, c)) => c.clone(),
                 None => {
-                    eprintln!(
-                        "[{}/{jobs}] {id} seed {seed}",
-                        k * plan_cells.len() + i + 1
-                    );
+                    eprintln!("[{}/{jobs}] {id} seed {seed}", k * plan_cells.len() + i + 1);
                     let CellOutcome {
                         result,
                         timings,

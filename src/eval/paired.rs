@@ -126,7 +126,10 @@ pub fn compare_all(models: &[CellResult], baselines: &[CellResult]) -> Vec<Compa
     for (task, subset) in groups {
         let by_id = |cells: &[CellResult]| -> Vec<Vec<CellResult>> {
             let mut ids: Vec<String> = Vec::new();
-            for c in cells.iter().filter(|c| c.task == task && c.subset == subset) {
+            for c in cells
+                .iter()
+                .filter(|c| c.task == task && c.subset == subset)
+            {
                 if !ids.contains(&c.id()) {
                     ids.push(c.id());
                 }
@@ -167,9 +170,15 @@ pub fn sentence(c: &Comparison, name: impl Fn(&str) -> String) -> String {
         None => "no interval (one unit)".into(),
     };
     let verdict = if c.distinguishable {
-        format!("distinguishable from noise at the {:.0}% level", 100.0 * LEVEL)
+        format!(
+            "distinguishable from noise at the {:.0}% level",
+            100.0 * LEVEL
+        )
     } else {
-        format!("not distinguishable from noise at the {:.0}% level", 100.0 * LEVEL)
+        format!(
+            "not distinguishable from noise at the {:.0}% level",
+            100.0 * LEVEL
+        )
     };
     format!(
         "{} minus {}: {:+.1} UA points over {} (seed, fold) units, {interval}; sign-flip p = {:.4}: {verdict}.",

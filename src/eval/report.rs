@@ -9,8 +9,8 @@
 //! module does not copy its numbers: a reader is pointed at the table of the
 //! paper to compare with, so no published value can be misquoted here.
 
-use super::metrics::Scores;
 use super::method::row_label;
+use super::metrics::Scores;
 use super::paired::sentence;
 use super::results::{CellResult, ExperimentResults, Subset, Task};
 use super::seeds::{interval_text, SeedSummary};
@@ -114,7 +114,11 @@ pub fn table1_markdown(results: &ExperimentResults) -> String {
         );
         let _ = writeln!(s, "|---|---|---:|---:|---|---|");
         for (sm, oracle) in summaries(results, &cells) {
-            let mark = if oracle { " (oracle labels: label leak)" } else { "" };
+            let mark = if oracle {
+                " (oracle labels: label leak)"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 s,
                 "| {}{mark} | {} | {} | {} | {} | {} |",
@@ -144,7 +148,11 @@ pub fn table1_markdown(results: &ExperimentResults) -> String {
             pct(sm.pooled.ua),
             pm(sm.mean.wa, sm.std.wa),
             pm(sm.mean.ua, sm.std.ua),
-            if cell.latent > 0 { paper.as_str() } else { "–" }
+            if cell.latent > 0 {
+                paper.as_str()
+            } else {
+                "–"
+            }
         );
     }
     s
@@ -240,7 +248,11 @@ pub fn sweep_markdown(results: &ExperimentResults) -> String {
         );
         let _ = writeln!(s, "|---|---|---:|---:|---:|---|");
         for (sm, oracle) in summaries(results, &cells) {
-            let mark = if oracle { " (oracle labels: label leak)" } else { "" };
+            let mark = if oracle {
+                " (oracle labels: label leak)"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 s,
                 "| {}{mark} | {} | {} | {} | {} | {} |",
@@ -374,8 +386,8 @@ Representations of Speech Emotion: A Preliminary Study\" (Interspeech 2018), mad
     let c = &results.config;
     let _ = writeln!(
         s,
-        "- feature learner: encoder 800-{:?}-L, latent L = {}, Adam lr {} ({} betas {:?}), batch {}, at most {} epochs, patience {}; classifier features: {}",
-        c.learner.hidden, c.learner.latent, c.learner.lr, serde_name(&c.learner.adam),
+        "- feature learner: encoder 800-{:?}-L, latent L = {}, KL weight (beta) {}, Adam lr {} ({} betas {:?}), batch {}, at most {} epochs, patience {}; classifier features: {}",
+        c.learner.hidden, c.learner.latent, c.learner.kl_weight, c.learner.lr, serde_name(&c.learner.adam),
         c.learner.adam.betas(), c.learner.batch,
         c.learner.max_epochs, c.learner.patience, serde_name(&c.learner.encode)
     );

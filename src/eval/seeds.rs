@@ -140,7 +140,8 @@ impl SeedSummary {
             )));
         }
         let per_seed: Vec<Scores> = runs.iter().map(|r| r.summary.pooled).collect();
-        let metric = |f: fn(&Scores) -> f64| Interval::of(&per_seed.iter().map(f).collect::<Vec<_>>());
+        let metric =
+            |f: fn(&Scores) -> f64| Interval::of(&per_seed.iter().map(f).collect::<Vec<_>>());
         Ok(SeedSummary {
             cell: first.id(),
             model: first.model.clone(),

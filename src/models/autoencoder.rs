@@ -122,6 +122,8 @@ pub struct Autoencoder<B: Backend> {
     gaussian: Gaussian,
     decoder: Vec<Dense>,
     params: B::Buf,
+    /// Beta, the KL term's weight in the loss the backward pass differentiates.
+    kl_weight: f32,
 }
 
 /// Losses of one forward pass, each a mean over the rows.
@@ -233,7 +235,13 @@ impl<B: Backend + Clone> Autoencoder<B> {
             head_logvar,
             decoder,
             params,
+            kl_weight: 1.0,
         })
+    }
+
+    /// Sets beta, the weight of the KL term in the training loss (1 by default).
+    pub fn set_kl_weight(&mut self, beta: f32) {
+        self.kl_weight = beta;
     }
 
     pub fn shape(&self) -> &AutoencoderShape {
@@ -504,7 +512,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
             self.gaussian.backward(
                 be,
                 rows,
-                1.0 / rows as f32,
+                self.kl_weight / rows as f32,
                 &ws.mu,
                 &ws.logvar,
                 &ws.eps,

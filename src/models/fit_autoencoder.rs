@@ -127,6 +127,7 @@ pub fn fit_on<B: Backend + Clone>(
     let (train_idx, val_idx) = validation_split(n, cfg.validation_fraction, req.seed, req.fold);
 
     let mut model = Autoencoder::new(backend, shape)?;
+    model.set_kl_weight(cfg.kl_weight);
     model.init_pytorch(&mut stream(req.seed, "learner-init", fold_key, 0))?;
     let cap = cfg.batch.min(train_idx.len());
     let mut ws = model.workspace(cap)?;
@@ -203,7 +204,7 @@ pub fn fit_on<B: Backend + Clone>(
             model: req.kind,
             fold: req.fold,
             epoch,
-            train_loss: train_recon + train_kl,
+            train_loss: train_recon + f64::from(cfg.kl_weight) * train_kl,
             train_reconstruction: train_recon,
             train_kl,
             val_reconstruction: val.0,

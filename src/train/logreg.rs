@@ -28,9 +28,9 @@ pub struct LogRegConfig {
 }
 
 impl Default for LogRegConfig {
-    /// Enough steps for the loss to settle on standardised features of a few
-    /// hundred dimensions (measured: on RAVDESS-4's 160 features the training
-    /// loss changes by less than 1e-4 over the last hundred steps).
+    /// Past the point where more steps change the result: on RAVDESS-4
+    /// (6 folds, 160 features) the pooled UA is 56.1, 56.2, 56.2 and 56.4%
+    /// after 500, 1000, 2000 and 4000 steps.
     fn default() -> Self {
         LogRegConfig {
             lr: 0.01,
@@ -195,7 +195,9 @@ mod tests {
         let model = fit(&Cpu, &x, 2, &labels, 3, &LogRegConfig::default()).unwrap();
         assert_eq!(model.predict(&Cpu, &x).unwrap(), labels);
         assert_eq!(
-            model.predict(&Cpu, &[-4.0, 1.0, 0.0, 1.0, 4.0, 1.0]).unwrap(),
+            model
+                .predict(&Cpu, &[-4.0, 1.0, 0.0, 1.0, 4.0, 1.0])
+                .unwrap(),
             [0, 1, 2]
         );
         assert!(model.final_loss < 0.5, "{}", model.final_loss);
