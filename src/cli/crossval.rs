@@ -7,6 +7,7 @@ use super::Global;
 use crate::config::CvaeCondition;
 use crate::error::{Error, Result};
 use crate::eval::crossval::{CellSpec, Driver, DriverOptions};
+use crate::eval::dataset::DimensionalUtterances;
 use crate::eval::experiment::{record_timings, run_manifest};
 use crate::eval::manifest::StageClock;
 use crate::eval::method::{row_label, LearnerChoice, Method};
@@ -54,6 +55,11 @@ pub struct Args {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub seeds: SeedsArgs,
+    /// Which utterances a dimensional task uses: all (every utterance with
+    /// V/A/D ratings, on IEMOCAP also frustrated, surprised, xxx, ...) or
+    /// four-class (only neutral, happy, sad, angry).
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = DimensionalUtterances::Rated)]
+    pub dimensional_utterances: DimensionalUtterances,
     /// Continue an interrupted run in OUT: completed folds are reused (the
     /// configuration, seed and corpus must be the same).
     #[arg(long)]
@@ -91,7 +97,22 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         refuse_to_overwrite(&args.out)?;
     }
     let mut clock = StageClock::new();
-    let data = clock.time("load corpus + LogMel", || args.corpus.load(&config))?;
+    let which = if args.task.is_dimensional() {
+        args.dimensional_utterances
+    } else {
+        DimensionalUtterances::FourClass
+    };
+    let data = clock.time("load corpus + LogMel", || {
+        args.corpus.load_with(&config, which)
+    })?;
+    if args.task.is_dimensional() {
+        let rated = data.utterances.iter().filter(|u| u.vad.is_some()).count();
+        eprintln!(
+            "{} task on {rated} rated utterances (--dimensional-utterances {})",
+            args.task.name(),
+            which.name()
+        );
+    }
     let method = Method::from(args.model);
     let spec = if method.has_latent() {
         CellSpec {

@@ -77,6 +77,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
             dimensional: config.experiment.dimensional,
             sweep: true,
             baselines: true,
+            dimensional_utterances: Default::default(),
         },
         &SeedList::single(global.seed),
         false,

@@ -6,6 +6,7 @@ use super::seeds_arg::SeedsArgs;
 use super::Global;
 use crate::error::Result;
 use crate::eval::crossval::DriverOptions;
+use crate::eval::dataset::DimensionalUtterances;
 use crate::eval::experiment::{self, Plan};
 use crate::eval::manifest::StageClock;
 use crate::eval::report::tables_markdown;
@@ -50,6 +51,11 @@ pub struct Args {
     pub skip_baselines: bool,
     #[command(flatten)]
     pub seeds: SeedsArgs,
+    /// Which utterances the dimensional tasks use: all (every utterance with
+    /// V/A/D ratings, on IEMOCAP also frustrated, surprised, xxx, ...) or
+    /// four-class (only neutral, happy, sad, angry).
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = DimensionalUtterances::Rated)]
+    pub dimensional_utterances: DimensionalUtterances,
     /// Output directory.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -65,6 +71,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
             dimensional: config.experiment.dimensional && !args.skip_dimensional,
             sweep: !args.skip_sweep,
             baselines: !args.skip_baselines,
+            dimensional_utterances: args.dimensional_utterances,
         },
         &args.seeds.resolve(global)?,
         args.resume,
@@ -89,7 +96,12 @@ pub fn reproduce(
         refuse_to_overwrite(out)?;
     }
     let mut clock = StageClock::new();
-    let data = clock.time("load corpus + LogMel", || corpus.load(config))?;
+    let which = if plan.dimensional {
+        plan.dimensional_utterances
+    } else {
+        DimensionalUtterances::FourClass
+    };
+    let data = clock.time("load corpus + LogMel", || corpus.load_with(config, which))?;
     let outcome = experiment::run(
         &data,
         config,

@@ -6,7 +6,7 @@
 //! the figures and the run manifest.
 
 use super::crossval::{CellOutcome, CellSpec, Driver, DriverOptions};
-use super::dataset::CorpusData;
+use super::dataset::{CorpusData, DimensionalUtterances};
 use super::manifest::{program_version, Manifest, StageClock};
 use super::method::BASELINES;
 use super::paired::compare_all;
@@ -32,6 +32,8 @@ pub struct Plan {
     pub sweep: bool,
     /// The baselines on the tasks and subsets of Tables 1 and 2.
     pub baselines: bool,
+    /// Which utterances Table 2 uses (those loaded with the corpus).
+    pub dimensional_utterances: DimensionalUtterances,
 }
 
 /// The cells of a run, in the order they are computed and reported.
@@ -255,6 +257,22 @@ pub fn notes(
         "classifier validation: {}% of each fold's training utterances, stratified by label",
         (100.0 * config.classifier.validation_fraction).round()
     ));
+    if plan.dimensional && data.has_dimensions() {
+        let rated = data.utterances.iter().filter(|u| u.vad.is_some()).count();
+        let other = data
+            .utterances
+            .iter()
+            .filter(|u| u.vad.is_some() && u.label.is_none())
+            .count();
+        notes.push(match plan.dimensional_utterances {
+            DimensionalUtterances::Rated => format!(
+                "Table 2 uses every utterance with valence/arousal/dominance ratings (--dimensional-utterances all): {rated}, of which {other} have a label outside the four classes"
+            ),
+            DimensionalUtterances::FourClass => format!(
+                "Table 2 uses only the utterances of the four classes (--dimensional-utterances four-class): {rated}"
+            ),
+        });
+    }
     if !data.has_dimensions() {
         notes
             .push("Table 2 not run: the corpus has no valence/arousal/dominance annotation".into());
@@ -384,6 +402,7 @@ mod tests {
             dimensional: true,
             sweep: true,
             baselines: false,
+            dimensional_utterances: DimensionalUtterances::Rated,
         };
         // RAVDESS-like: no subsets, no ratings: three Table 1 rows, the sweep.
         let cells_of = |d: &CorpusData, p: Plan, t: Table| -> Vec<String> {
@@ -424,6 +443,7 @@ mod tests {
             dimensional: false,
             sweep: false,
             baselines: false,
+            dimensional_utterances: DimensionalUtterances::Rated,
         };
         assert!(cells_of(&full, skipped, Table::Two).is_empty());
         assert!(cells_of(&full, skipped, Table::Sweep).is_empty());
