@@ -139,6 +139,8 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
                 progress: progress(),
                 verbose: true,
                 stop_after_folds: limit.map(|l| l.saturating_sub(folds_computed)),
+                shard: None,
+                first_job: 0,
             },
         );
         let outcome = driver.run_cell(&spec)?;

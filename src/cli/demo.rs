@@ -3,7 +3,7 @@
 
 use super::config::ConfigArgs;
 use super::corpus_input;
-use super::reproduce::reproduce;
+use super::reproduce::{reproduce, Request};
 use super::run_args::CorpusArgs;
 use super::Global;
 use crate::corpus::synth::{self, Options, Size};
@@ -73,15 +73,18 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         },
         &config,
         &config_args.describe(),
-        Plan {
-            dimensional: config.experiment.dimensional,
-            sweep: true,
-            baselines: true,
-            dimensional_utterances: Default::default(),
+        &Request {
+            plan: Plan {
+                dimensional: config.experiment.dimensional,
+                sweep: true,
+                baselines: true,
+                dimensional_utterances: Default::default(),
+            },
+            seeds: &SeedList::single(global.seed),
+            shard: None,
+            resume: false,
+            out: &run_dir,
         },
-        &SeedList::single(global.seed),
-        false,
-        &run_dir,
         global,
     )?;
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod encode;
 pub mod features;
 pub mod fit_features;
+pub mod merge;
 pub mod predict;
 pub mod reproduce;
 pub mod run_args;
@@ -62,6 +63,8 @@ pub enum Command {
     Crossval(crossval::Args),
     /// Run the paper's whole experiment: tables, figure and report.
     Reproduce(reproduce::Args),
+    /// Assemble the report of a sharded `reproduce` from its shards' folds.
+    Merge(merge::Args),
     /// Train on a whole corpus and write one self-contained model file.
     Train(train::Args),
     /// Predict the emotion of WAV files with a trained model.
@@ -101,6 +104,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Encode(a) => encode::run(a, g),
         Command::Crossval(a) => crossval::run(a, g),
         Command::Reproduce(a) => reproduce::run(a, g),
+        Command::Merge(a) => merge::run(a, g),
         Command::Train(a) => train::run(a, g),
         Command::Predict(a) => predict::run(a, g),
         Command::Config(a) => config::run(a, g),

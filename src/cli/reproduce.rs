@@ -12,7 +12,8 @@ use crate::eval::manifest::StageClock;
 use crate::eval::report::tables_markdown;
 use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
 use crate::eval::seeds::SeedList;
-use std::path::PathBuf;
+use crate::eval::shard::Shard;
+use std::path::{Path, PathBuf};
 
 /// Run the paper's experiment: Table 1, Table 2, Figure 2 and the report.
 #[derive(clap::Args, Debug)]
@@ -56,6 +57,11 @@ pub struct Args {
     /// four-class (only neutral, happy, sad, angry).
     #[arg(long, value_enum, value_name = "WHICH", default_value_t = DimensionalUtterances::Rated)]
     pub dimensional_utterances: DimensionalUtterances,
+    /// Compute only shard K of N of the (seed, cell, fold) jobs, into OUT
+    /// (e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); `vaeser
+    /// merge` assembles the report from every shard's directory.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     /// Output directory.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -63,34 +69,53 @@ pub struct Args {
 
 pub fn run(args: Args, global: &Global) -> Result<()> {
     let config = args.config.resolve()?;
+    let seeds = args.seeds.resolve(global)?;
+    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     reproduce(
         &args.corpus,
         &config,
         &args.config.describe(),
-        Plan {
-            dimensional: config.experiment.dimensional && !args.skip_dimensional,
-            sweep: !args.skip_sweep,
-            baselines: !args.skip_baselines,
-            dimensional_utterances: args.dimensional_utterances,
+        &Request {
+            plan: Plan {
+                dimensional: config.experiment.dimensional && !args.skip_dimensional,
+                sweep: !args.skip_sweep,
+                baselines: !args.skip_baselines,
+                dimensional_utterances: args.dimensional_utterances,
+            },
+            seeds: &seeds,
+            shard,
+            resume: args.resume,
+            out: &args.out,
         },
-        &args.seeds.resolve(global)?,
-        args.resume,
-        &args.out,
         global,
     )
 }
 
-/// Runs the experiment and writes its outputs; shared with `demo`.
+/// What a `reproduce` run computes and where it writes it.
+pub struct Request<'a> {
+    pub plan: Plan,
+    pub seeds: &'a SeedList,
+    /// Compute only this shard's folds (no report then).
+    pub shard: Option<Shard>,
+    pub resume: bool,
+    pub out: &'a Path,
+}
+
+/// Runs the experiment and writes its outputs; shared with `demo` and `merge`.
 pub fn reproduce(
     corpus: &CorpusArgs,
     config: &crate::config::Config,
     preset: &str,
-    plan: Plan,
-    seeds: &SeedList,
-    resume: bool,
-    out: &std::path::Path,
+    request: &Request<'_>,
     global: &Global,
 ) -> Result<()> {
+    let Request {
+        plan,
+        seeds,
+        shard,
+        resume,
+        out,
+    } = *request;
     config.validate()?;
     if !resume {
         refuse_to_overwrite(out)?;
@@ -115,6 +140,8 @@ pub fn reproduce(
             progress: progress(),
             verbose: true,
             stop_after_folds: stop_after_folds()?,
+            shard,
+            first_job: 0,
         },
         &mut clock,
     )?;
@@ -123,6 +150,22 @@ pub fn reproduce(
             "{} folds taken from the interrupted run",
             outcome.resumed_folds
         );
+    }
+    if outcome.incomplete_cells > 0 {
+        // The manifest records the command, which `vaeser merge` reruns.
+        experiment::run_manifest(&data, config, &seeds.0, preset, &clock)
+            .write(&out.join("manifest.json"))?;
+        println!(
+            "shard {}: {} folds computed into {}; {} (cell, seed) pairs have folds of other shards. \
+When every shard is done: vaeser merge OUT {} ... (from this directory), or gather their cells/ \
+into one directory and rerun this command there with --resume and without --shard.",
+            shard.map(|s| s.to_string()).unwrap_or_default(),
+            outcome.folds_computed,
+            out.display(),
+            outcome.incomplete_cells,
+            out.display()
+        );
+        return Ok(());
     }
     experiment::write_outputs(out, &data, &outcome, preset, &clock)?;
     println!("{}", tables_markdown(&outcome.results));

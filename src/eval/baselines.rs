@@ -101,6 +101,9 @@ pub fn logistic_regression<B: Backend>(
     model.predict(be, &x_test)
 }
 
+/// Each utterance's values, as the classifier reads them.
+pub type Features = Vec<Vec<f32>>;
+
 /// The segments of the training and test utterances, z-scored per band with
 /// the statistics of the training utterances' segments: what the LSTM reads
 /// when there is no feature learner.
@@ -108,7 +111,7 @@ pub fn zscored_segments(
     train: &[&[f32]],
     test: &[&[f32]],
     bands: usize,
-) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+) -> Result<(Features, Features)> {
     let stats = BandStats::fit(train, bands)?;
     let apply = |utts: &[&[f32]]| -> Result<Vec<Vec<f32>>> {
         utts.iter()

@@ -30,6 +30,7 @@ use super::method::Method;
 use super::metrics::{Confusion, FoldSummary};
 use super::results::{cell_id, CellResult, FoldRecord, FoldTiming, LearnerEpoch, Subset, Task};
 use super::resume::{cell_dir, fold_path, read_fold, seed_dir, write_fold, FoldFile};
+use super::shard::Shard;
 use crate::config::{Config, CvaeCondition, LearnerConfig};
 use crate::corpus::folds::{by_group, by_speaker, Fold};
 use crate::corpus::Utterance;
@@ -103,6 +104,10 @@ pub struct DriverOptions {
     pub verbose: bool,
     /// Stop with `Error::Interrupted` after this many folds were computed.
     pub stop_after_folds: Option<usize>,
+    /// Compute only this shard's folds (see `eval::shard`).
+    pub shard: Option<Shard>,
+    /// The run-order number of this driver's first fold (for sharding).
+    pub first_job: usize,
 }
 
 /// A cell's result and how it was obtained.
@@ -137,6 +142,8 @@ pub struct Driver<'a> {
     options: DriverOptions,
     learners: Vec<(String, Arc<TrainedLearner>)>,
     folds_computed: usize,
+    /// Folds visited (computed, resumed or left to another shard).
+    jobs_seen: usize,
     learners_trained: usize,
     learners_reused: usize,
 }
@@ -149,6 +156,7 @@ impl<'a> Driver<'a> {
             options,
             learners: Vec::new(),
             folds_computed: 0,
+            jobs_seen: 0,
             learners_trained: 0,
             learners_reused: 0,
         }
@@ -228,8 +236,25 @@ impl<'a> Driver<'a> {
         sha256_hex(key.to_string().as_bytes())
     }
 
+    /// Folds visited so far (the run-order numbers used by sharding).
+    pub fn jobs_seen(&self) -> usize {
+        self.jobs_seen
+    }
+
     /// Cross-validates one cell.
     pub fn run_cell(&mut self, spec: &CellSpec) -> Result<CellOutcome> {
+        self.run_cell_part(spec)?.ok_or_else(|| {
+            Error::config(format!(
+                "{}: some folds belong to other shards; gather every shard's folds and resume",
+                spec.id()
+            ))
+        })
+    }
+
+    /// Cross-validates the folds of a cell this driver's shard owns (all of
+    /// them without sharding); `None` when some belong to other shards and
+    /// are not on disk yet.
+    pub fn run_cell_part(&mut self, spec: &CellSpec) -> Result<Option<CellOutcome>> {
         let (selected, labels, folds) = self.folds(spec)?;
         let names = label_names(spec.task);
         let fingerprint = self.cell_fingerprint(spec);
@@ -237,7 +262,10 @@ impl<'a> Driver<'a> {
         let mut records = Vec::with_capacity(folds.len());
         let mut timings = Vec::with_capacity(folds.len());
         let mut resumed = 0;
+        let mut missing = false;
         for fold in &folds {
+            let job = self.options.first_job + self.jobs_seen;
+            self.jobs_seen += 1;
             let path = dir.as_ref().map(|d| fold_path(d, fold.index as usize));
             if let (Some(path), true) = (&path, self.options.resume) {
                 if let Some(done) = read_fold(path, &fingerprint)? {
@@ -246,6 +274,10 @@ impl<'a> Driver<'a> {
                     resumed += 1;
                     continue;
                 }
+            }
+            if self.options.shard.is_some_and(|s| !s.owns(job)) {
+                missing = true;
+                continue;
             }
             let (record, timing) = self.run_fold(spec, fold, &selected, &labels, &names)?;
             if let Some(path) = &path {
@@ -286,8 +318,11 @@ impl<'a> Driver<'a> {
                 }
             }
         }
+        if missing {
+            return Ok(None);
+        }
         let confusions: Vec<Confusion> = records.iter().map(|r| r.confusion.clone()).collect();
-        Ok(CellOutcome {
+        Ok(Some(CellOutcome {
             result: CellResult {
                 model: spec.model_name(),
                 task: spec.task,
@@ -301,7 +336,7 @@ impl<'a> Driver<'a> {
             },
             timings,
             resumed_folds: resumed,
-        })
+        }))
     }
 
     /// Where a cell's folds of this driver's seed are saved.

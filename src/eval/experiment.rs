@@ -102,6 +102,9 @@ pub struct Outcome {
     pub results: ExperimentResults,
     pub notes: Vec<String>,
     pub resumed_folds: usize,
+    pub folds_computed: usize,
+    /// (cell, seed) pairs with folds left to other shards: no report then.
+    pub incomplete_cells: usize,
 }
 
 /// Runs every cell of the plan with every seed, seed by seed (so the
@@ -123,6 +126,7 @@ pub fn run(
     let mut computed: Vec<(Table, usize, usize, CellResult)> = Vec::new();
     let mut resumed_folds = 0;
     let (mut trained, mut reused, mut folds_computed) = (0, 0, 0);
+    let (mut first_job, mut incomplete) = (0, 0);
     let jobs = plan_cells.len() * seeds.0.len();
     for (k, &seed) in seeds.0.iter().enumerate() {
         let stop_after_folds = options
@@ -134,29 +138,39 @@ pub fn run(
             DriverOptions {
                 seed,
                 stop_after_folds,
+                first_job,
                 ..options.clone()
             },
         );
-        let mut done: Vec<(String, CellResult)> = Vec::new();
+        // A cell visited once per seed, whether complete or left (partly) to
+        // other shards: every shard numbers the same folds the same way.
+        let mut done: Vec<(String, Option<CellResult>)> = Vec::new();
         for (i, (table, spec)) in plan_cells.iter().enumerate() {
             let id = spec.id();
             let cell = match done.iter().find(|(d, _)| *d == id) {
                 Some((_, c)) => c.clone(),
                 None => {
                     eprintln!("[{}/{jobs}] {id} seed {seed}", k * plan_cells.len() + i + 1);
-                    let CellOutcome {
-                        result,
-                        timings,
-                        resumed_folds: r,
-                    } = driver.run_cell(spec)?;
-                    resumed_folds += r;
-                    record_timings(clock, &format!("{id} seed {seed}"), &timings);
-                    done.push((id, result.clone()));
-                    result
+                    let cell = driver.run_cell_part(spec)?.map(|outcome| {
+                        let CellOutcome {
+                            result,
+                            timings,
+                            resumed_folds: r,
+                        } = outcome;
+                        resumed_folds += r;
+                        record_timings(clock, &format!("{id} seed {seed}"), &timings);
+                        result
+                    });
+                    done.push((id, cell.clone()));
+                    cell
                 }
             };
-            computed.push((*table, i, k, cell));
+            match cell {
+                Some(cell) => computed.push((*table, i, k, cell)),
+                None => incomplete += 1,
+            }
         }
+        first_job += driver.jobs_seen();
         folds_computed += driver.folds_computed();
         let (t, r) = driver.learner_counts();
         trained += t;
@@ -186,7 +200,9 @@ pub fn run(
             Table::Baseline => results.baselines.push(cell),
         }
     }
-    summarise(&mut results)?;
+    if incomplete == 0 {
+        summarise(&mut results)?;
+    }
     results.n_utterances = data
         .utterances
         .iter()
@@ -197,6 +213,8 @@ pub fn run(
         results,
         notes,
         resumed_folds,
+        folds_computed,
+        incomplete_cells: incomplete,
     })
 }
 

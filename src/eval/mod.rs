@@ -12,4 +12,5 @@ pub mod report;
 pub mod results;
 pub mod resume;
 pub mod seeds;
+pub mod shard;
 pub mod svg;
