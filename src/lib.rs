@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod models;
 pub mod nn;
 pub mod rng;
+pub mod task;
 pub mod train;
 
 pub use error::{Error, Result};

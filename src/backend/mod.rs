@@ -1,19 +1,36 @@
 //! The operations model code is written against. The CPU implementation lives
-//! in `cpu/`; a CUDA implementation can implement the same trait without any
-//! change to `nn/` or `models/`.
+//! in `cpu/`; a GPU implementation implements the same trait, and `nn/`,
+//! `models/`, `train/` and `eval/` run on it unchanged.
+//!
+//! The trait is shaped for memory the host cannot touch directly:
+//! - buffers (`Buf` of `f32`, `Index` of `u32`) live on the backend; the host
+//!   reaches them only through `upload`/`download`;
+//! - what a kernel needs inside a step loop is on the backend too: sequence
+//!   lengths and class labels are `Index` buffers, uploaded once per batch;
+//! - losses are written into slots of a backend buffer (`loss`, one value)
+//!   instead of being returned, so a training loop downloads them once per
+//!   epoch rather than synchronising at every step;
+//! - every compute method is fallible (a kernel launch can fail) and may run
+//!   asynchronously: `download` and `synchronize` are the only points where
+//!   the host waits.
 //!
 //! Conventions shared by every method:
-//! - matrices are row-major and contiguous; shapes are given in the doc comment
-//!   of each method as `[rows, cols]`;
+//! - matrices are row-major; GEMM operands carry a leading dimension (the
+//!   distance between rows, see [`Gemm`]), every other matrix is contiguous,
+//!   shapes given in the doc comment of each method as `[rows, cols]`;
 //! - activation gradients overwrite their output, parameter gradients are
-//!   accumulated only where the method says so (`accumulate`);
+//!   accumulated only where the method says so (`accumulate`, `beta`);
 //! - no method allocates; scratch is owned by the caller;
-//! - no reduction depends on how work is split among threads, so results are
-//!   bit-identical whatever the thread count.
+//! - no reduction depends on how work is split among threads or blocks, so
+//!   results are bit-identical whatever the thread count.
 
 pub mod cpu;
+mod device;
+
+pub use device::Device;
 
 use crate::error::Result;
+use std::ops::Range;
 
 /// Element-wise activation applied after a bias add.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -43,44 +60,156 @@ pub struct AdamStep {
     pub step: u32,
 }
 
+/// One GEMM `C[m, n] = alpha * op(A) op(B) + beta * C`, with `op(A)` of shape
+/// `[m, k]` and `op(B)` of shape `[k, n]`, all row-major.
+///
+/// `A` is stored `[m, k]` (`ta = No`) or `[k, m]` (`Yes`) with `lda` values
+/// from one stored row to the next; likewise `B`, stored `[k, n]` or `[n, k]`
+/// with `ldb`, and `C`, stored `[m, n]` with `ldc`. A leading dimension larger
+/// than the row's width reads a block of columns out of a wider matrix in
+/// place (e.g. the gate columns of one step, or one part of a concatenation).
+/// With `beta == 0` the old contents of `C` are ignored (NaNs included).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gemm {
+    pub ta: Transpose,
+    pub tb: Transpose,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub alpha: f32,
+    pub beta: f32,
+    pub lda: usize,
+    pub ldb: usize,
+    pub ldc: usize,
+}
+
+impl Gemm {
+    /// `C = op(A) op(B)` over contiguous operands (alpha 1, beta 0).
+    pub fn new(ta: Transpose, tb: Transpose, m: usize, n: usize, k: usize) -> Self {
+        Gemm {
+            ta,
+            tb,
+            m,
+            n,
+            k,
+            alpha: 1.0,
+            beta: 0.0,
+            lda: if ta == Transpose::No { k } else { m },
+            ldb: if tb == Transpose::No { n } else { k },
+            ldc: n,
+        }
+    }
+    pub fn alpha(self, alpha: f32) -> Self {
+        Gemm { alpha, ..self }
+    }
+    /// `beta = 1` accumulates into C.
+    pub fn beta(self, beta: f32) -> Self {
+        Gemm { beta, ..self }
+    }
+    pub fn lda(self, lda: usize) -> Self {
+        Gemm { lda, ..self }
+    }
+    pub fn ldb(self, ldb: usize) -> Self {
+        Gemm { ldb, ..self }
+    }
+    pub fn ldc(self, ldc: usize) -> Self {
+        Gemm { ldc, ..self }
+    }
+
+    /// Stored rows and columns of A (and the same for B, C).
+    fn stored(t: Transpose, rows: usize, cols: usize) -> (usize, usize) {
+        match t {
+            Transpose::No => (rows, cols),
+            Transpose::Yes => (cols, rows),
+        }
+    }
+
+    /// Values each operand's buffer must hold at least, `(a, b, c)`.
+    pub fn extents(&self) -> (usize, usize, usize) {
+        let extent = |(rows, cols): (usize, usize), ld: usize| {
+            if rows == 0 || cols == 0 {
+                0
+            } else {
+                (rows - 1) * ld + cols
+            }
+        };
+        (
+            extent(Self::stored(self.ta, self.m, self.k), self.lda),
+            extent(Self::stored(self.tb, self.k, self.n), self.ldb),
+            extent((self.m, self.n), self.ldc),
+        )
+    }
+
+    /// Errors unless every leading dimension covers its row width.
+    pub fn check(&self) -> Result<()> {
+        let (_, a_cols) = Self::stored(self.ta, self.m, self.k);
+        let (_, b_cols) = Self::stored(self.tb, self.k, self.n);
+        if self.lda < a_cols || self.ldb < b_cols || self.ldc < self.n {
+            return Err(crate::error::Error::shape(format!(
+                "gemm [{}, {}] x [{}, {}]: leading dimensions {}, {}, {} are narrower than the rows",
+                self.m, self.k, self.k, self.n, self.lda, self.ldb, self.ldc
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The shape of one LSTM layer's recurrence over a padded, time-major batch:
+/// `steps` time steps of `batch` sequences, hidden size `hidden`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LstmShape {
+    pub hidden: usize,
+    pub steps: usize,
+    pub batch: usize,
+}
+
 /// A numeric backend: owns device memory and runs the kernels.
 ///
-/// `Buf` is an owned buffer of `f32`; `View`/`ViewMut` borrow a contiguous
-/// range of one. On the CPU these are `Vec<f32>`, `&[f32]` and `&mut [f32]`.
-pub trait Backend: Sync {
+/// `Buf` is an owned buffer of `f32`, `Index` one of `u32`; `View`/`ViewMut`
+/// (`IndexView`) borrow a contiguous range of one. On the CPU these are
+/// `Vec<f32>`, `Vec<u32>`, `&[f32]`, `&mut [f32]` and `&[u32]`.
+pub trait Backend: Clone + Send + Sync {
     type Buf: Send + Sync;
+    type Index: Send + Sync;
     type View<'a>: Copy
     where
         Self: 'a;
     type ViewMut<'a>
     where
         Self: 'a;
+    type IndexView<'a>: Copy
+    where
+        Self: 'a;
 
-    /// A zero-filled buffer of `len` values.
+    /// What runs the kernels, for logs and manifests (e.g. the CPU's GEMM kernel).
+    fn describe(&self) -> String;
+
+    /// A zero-filled buffer of `len` values; running out of memory is an error.
     fn alloc(&self, len: usize) -> Result<Self::Buf>;
+    /// A zero-filled index buffer of `len` values.
+    fn alloc_index(&self, len: usize) -> Result<Self::Index>;
     fn len(&self, buf: &Self::Buf) -> usize;
-    fn view<'a>(&self, buf: &'a Self::Buf, range: std::ops::Range<usize>) -> Self::View<'a>;
-    fn view_mut<'a>(
-        &self,
-        buf: &'a mut Self::Buf,
-        range: std::ops::Range<usize>,
-    ) -> Self::ViewMut<'a>;
-    /// Disjoint mutable views of one buffer (ranges must be sorted and not overlap).
-    fn split_mut<'a>(
-        &self,
-        buf: &'a mut Self::Buf,
-        ranges: &[std::ops::Range<usize>],
-    ) -> Vec<Self::ViewMut<'a>>;
+    fn index_len(&self, buf: &Self::Index) -> usize;
+    fn view<'a>(&self, buf: &'a Self::Buf, range: Range<usize>) -> Self::View<'a>;
+    fn view_mut<'a>(&self, buf: &'a mut Self::Buf, range: Range<usize>) -> Self::ViewMut<'a>;
+    fn index_view<'a>(&self, buf: &'a Self::Index, range: Range<usize>) -> Self::IndexView<'a>;
 
-    /// Host -> backend copy of `src.len()` values into `dst`.
-    fn upload(&self, src: &[f32], dst: Self::ViewMut<'_>);
-    /// Backend -> host copy.
-    fn download(&self, src: Self::View<'_>, dst: &mut [f32]);
+    /// Host -> backend copy of `src.len()` values into the start of `dst`.
+    fn upload(&self, src: &[f32], dst: Self::ViewMut<'_>) -> Result<()>;
+    /// Host -> backend copy of `src.len()` indices into the start of `dst`.
+    fn upload_index(&self, src: &[u32], dst: &mut Self::Index) -> Result<()>;
+    /// Backend -> host copy of `dst.len()` values; waits for the work that
+    /// writes `src`.
+    fn download(&self, src: Self::View<'_>, dst: &mut [f32]) -> Result<()>;
+    /// Waits until every operation issued so far has finished (and reports
+    /// a failure of any of them).
+    fn synchronize(&self) -> Result<()>;
+
     /// `dst = value` everywhere.
-    fn fill(&self, dst: Self::ViewMut<'_>, value: f32);
+    fn fill(&self, dst: Self::ViewMut<'_>, value: f32) -> Result<()>;
     /// Copies a `[rows, width]` block between matrices of different widths:
     /// `dst[r, dst_col0 + j] = src[r, src_col0 + j]` for `j < width`. Used for
-    /// concatenating conditions to inputs and for slicing their gradients back.
+    /// concatenating conditions to inputs.
     #[allow(clippy::too_many_arguments)]
     fn copy_block(
         &self,
@@ -92,26 +221,16 @@ pub trait Backend: Sync {
         dst: Self::ViewMut<'_>,
         dst_cols: usize,
         dst_col0: usize,
-    );
+    ) -> Result<()>;
 
-    /// `C[m, n] = alpha * op(A) op(B) + beta * C` where `op(A)` is `[m, k]` and
-    /// `op(B)` is `[k, n]`. `A` is stored `[m, k]` (No) or `[k, m]` (Yes); `B`
-    /// is stored `[k, n]` (No) or `[n, k]` (Yes). With `beta == 0` the old
-    /// contents of `C` are ignored (NaNs included).
-    #[allow(clippy::too_many_arguments)]
+    /// The product described by `op` (see [`Gemm`]).
     fn gemm(
         &self,
-        ta: Transpose,
-        tb: Transpose,
-        m: usize,
-        n: usize,
-        k: usize,
-        alpha: f32,
+        op: &Gemm,
         a: Self::View<'_>,
         b: Self::View<'_>,
-        beta: f32,
         c: Self::ViewMut<'_>,
-    );
+    ) -> Result<()>;
 
     /// In place on `x: [rows, cols]`: `x = act(x + bias)` with `bias: [cols]`.
     fn bias_act_forward(
@@ -120,7 +239,7 @@ pub trait Backend: Sync {
         cols: usize,
         bias: Self::View<'_>,
         x: Self::ViewMut<'_>,
-    );
+    ) -> Result<()>;
     /// `dx = dy * act'(.)` where the derivative is computed from the
     /// activation's output `y` (all of ReLU, tanh and sigmoid allow that).
     /// Overwrites `dx`; `dx` may not alias `dy`.
@@ -130,65 +249,81 @@ pub trait Backend: Sync {
         y: Self::View<'_>,
         dy: Self::View<'_>,
         dx: Self::ViewMut<'_>,
-    );
+    ) -> Result<()>;
     /// Column sums of `x: [rows, cols]` into `out: [cols]`, rows added in
     /// order 0, 1, 2, ... whatever the thread count; `accumulate` adds to `out`
     /// instead of overwriting it.
-    fn col_sum(&self, cols: usize, x: Self::View<'_>, out: Self::ViewMut<'_>, accumulate: bool);
-
-    /// One LSTM time step for a batch, pointwise part (gate order i, f, g, o).
-    /// `gates: [batch, 4H]` holds the pre-activations `x W_ih^T + h W_hh^T`
-    /// on entry (bias not yet added) and the activated gates on exit (rows of
-    /// inactive sequences are left as they were). `bias: [4H]` is
-    /// `b_ih + b_hh`. `c` and `h` are `[2, batch, H]`: the first `batch` rows
-    /// hold the previous step's state (read only), the second the new state
-    /// (written). Keeping both steps in one view lets a sequence's states lie
-    /// contiguously in one buffer (`[T + 1, batch, H]`), as the weight-gradient
-    /// GEMMs need. `active[b]` is false for a sequence already past its end:
-    /// its state is carried, `c = c_prev`, `h = h_prev`.
-    fn lstm_cell_forward(
+    fn col_sum(
         &self,
-        hidden: usize,
-        active: &[bool],
+        cols: usize,
+        x: Self::View<'_>,
+        out: Self::ViewMut<'_>,
+        accumulate: bool,
+    ) -> Result<()>;
+
+    /// The recurrence of one LSTM layer (gate order i, f, g, o; tanh cell
+    /// and output) over `s.steps` steps of `s.batch` sequences, time-major:
+    /// step `t` of sequence `b` is row `t * batch + b`.
+    ///
+    /// - `lengths: [batch]`: real steps of each sequence (`1..=steps`); past
+    ///   its end a sequence's state is carried unchanged (`c_t = c_{t-1}`,
+    ///   `h_t = h_{t-1}`) and its gate rows are left as they were;
+    /// - `w_hh: [4H, H]`, `bias: [4H]` (`b_ih + b_hh`);
+    /// - `gates: [steps * batch, 4H]` holds `x W_ih^T` on entry and the
+    ///   activated gates of every real step on exit;
+    /// - `c`, `h: [steps + 1, batch, H]`: block 0 is the initial state, zero
+    ///   (written by the caller; step 0 needs no recurrent product), block
+    ///   `t + 1` is written with the state after step `t`.
+    ///
+    /// Per step: `gates_t += h_{t-1} W_hh^T`, then the fused cell. A
+    /// sequence's results do not depend on the other sequences of the batch.
+    #[allow(clippy::too_many_arguments)]
+    fn lstm_forward(
+        &self,
+        s: LstmShape,
+        lengths: Self::IndexView<'_>,
+        w_hh: Self::View<'_>,
         bias: Self::View<'_>,
         gates: Self::ViewMut<'_>,
         c: Self::ViewMut<'_>,
         h: Self::ViewMut<'_>,
-    );
-    /// Backward of `lstm_cell_forward`. Inputs: the activated `gates`,
-    /// `c_prev`, `c` (each `[batch, H]`), and the incoming gradients `dh`
-    /// (from above and from the next step, already summed) and `dc` (from the
-    /// next step). Outputs: `dgates: [batch, 4H]` (gradient of the
-    /// pre-activations; zero for inactive rows), and in place `dc` becomes the
-    /// gradient w.r.t. `c_prev`. `dh_carry` holds on entry whatever gradient
-    /// w.r.t. `h_prev` has been collected so far (e.g. from the layer above);
-    /// rows of inactive sequences get `dh` added (their carried state passes
-    /// its gradient back unchanged), rows of active ones are left alone (the
-    /// recurrent GEMM `dh_carry += dgates W_hh` adds their part).
+    ) -> Result<()>;
+    /// Backpropagation through the recurrence of [`Backend::lstm_forward`]
+    /// (same `lengths`, `w_hh`, and its `gates` and `c`).
+    ///
+    /// - `dh: [steps, batch, H]`: on entry the gradient w.r.t. each step's
+    ///   output `h_t` from outside the recurrence (the layer above, the
+    ///   loss); used as scratch (its contents are undefined on exit);
+    /// - `dgates: [steps * batch, 4H]`: written with the gradient w.r.t. the
+    ///   gate pre-activations of every step (zero at padded steps), from
+    ///   which the caller computes the weight, bias and input gradients;
+    /// - `scratch: [3, batch, H]`.
+    ///
+    /// The initial state is constant: its gradient is not computed.
     #[allow(clippy::too_many_arguments)]
-    fn lstm_cell_backward(
+    fn lstm_backward(
         &self,
-        hidden: usize,
-        active: &[bool],
+        s: LstmShape,
+        lengths: Self::IndexView<'_>,
+        w_hh: Self::View<'_>,
         gates: Self::View<'_>,
-        c_prev: Self::View<'_>,
         c: Self::View<'_>,
-        dh: Self::View<'_>,
-        dc: Self::ViewMut<'_>,
+        dh: Self::ViewMut<'_>,
         dgates: Self::ViewMut<'_>,
-        dh_carry: Self::ViewMut<'_>,
-    );
+        scratch: Self::ViewMut<'_>,
+    ) -> Result<()>;
 
     /// Reparameterisation `z = mu + eps * exp(0.5 logvar)` over `[rows, L]`;
-    /// returns the KL divergence to N(0, I) summed over all values
-    /// (`-0.5 * sum(1 + logvar - mu^2 - exp(logvar))`).
+    /// writes into `kl[0]` the KL divergence to N(0, I) summed over all
+    /// values (`-0.5 * sum(1 + logvar - mu^2 - exp(logvar))`).
     fn gaussian_forward(
         &self,
         mu: Self::View<'_>,
         logvar: Self::View<'_>,
         eps: Self::View<'_>,
         z: Self::ViewMut<'_>,
-    ) -> f32;
+        kl: Self::ViewMut<'_>,
+    ) -> Result<()>;
     /// Backward of `gaussian_forward` for the loss `L(z) + kl_scale * KL`:
     /// overwrites `dmu` and `dlogvar` given `dz`.
     #[allow(clippy::too_many_arguments)]
@@ -201,10 +336,10 @@ pub trait Backend: Sync {
         dz: Self::View<'_>,
         dmu: Self::ViewMut<'_>,
         dlogvar: Self::ViewMut<'_>,
-    );
+    ) -> Result<()>;
 
-    /// Summed squared error over each row, averaged over `rows`:
-    /// returns `sum((pred - target)^2) / rows` and writes its gradient
+    /// Summed squared error over each row, averaged over `rows`: writes
+    /// `sum((pred - target)^2) / rows` into `loss[0]` and its gradient
     /// `2 (pred - target) / rows` into `dpred`.
     fn sse_loss(
         &self,
@@ -212,18 +347,22 @@ pub trait Backend: Sync {
         pred: Self::View<'_>,
         target: Self::View<'_>,
         dpred: Self::ViewMut<'_>,
-    ) -> f32;
-    /// Softmax cross-entropy from `logits: [rows, classes]`, averaged over
-    /// rows. Writes the softmax probabilities into `probs` and the gradient of
-    /// the mean loss w.r.t. the logits into `dlogits`; returns the mean loss.
+        loss: Self::ViewMut<'_>,
+    ) -> Result<()>;
+    /// Softmax cross-entropy from `logits: [rows, classes]` against
+    /// `labels: [rows]` (each `< classes`, checked by the caller), averaged
+    /// over rows. Writes the probabilities into `probs`, the gradient of the
+    /// mean loss w.r.t. the logits into `dlogits` and the mean loss into
+    /// `loss[0]`.
     fn softmax_xent(
         &self,
         classes: usize,
         logits: Self::View<'_>,
-        labels: &[u32],
+        labels: Self::IndexView<'_>,
         probs: Self::ViewMut<'_>,
         dlogits: Self::ViewMut<'_>,
-    ) -> f32;
+        loss: Self::ViewMut<'_>,
+    ) -> Result<()>;
 
     /// One Adam step over a whole parameter arena, in place on `params`, `m`
     /// and `v` (all the same length as `grads`).
@@ -234,5 +373,5 @@ pub trait Backend: Sync {
         grads: Self::View<'_>,
         m: Self::ViewMut<'_>,
         v: Self::ViewMut<'_>,
-    );
+    ) -> Result<()>;
 }

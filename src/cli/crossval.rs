@@ -4,6 +4,7 @@ use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
 use super::seeds_arg::SeedsArgs;
 use super::Global;
+use crate::backend::Backend;
 use crate::config::CvaeCondition;
 use crate::error::{Error, Result};
 use crate::eval::crossval::{CellSpec, Driver, DriverOptions};
@@ -84,7 +85,7 @@ impl From<CvaeConditionArg> for CvaeCondition {
     }
 }
 
-pub fn run(args: Args, global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let mut config = args.config.resolve()?;
     if let Some(l) = args.latent {
         config.learner.latent = l;
@@ -130,6 +131,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
     let limit = stop_after_folds()?;
     for &seed in &seeds.0 {
         let mut driver = Driver::new(
+            backend,
             &data,
             &config,
             DriverOptions {

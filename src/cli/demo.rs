@@ -6,6 +6,7 @@ use super::corpus_input;
 use super::reproduce::{reproduce, Request};
 use super::run_args::CorpusArgs;
 use super::Global;
+use crate::backend::Backend;
 use crate::corpus::synth::{self, Options, Size};
 use crate::error::{Error, Result};
 use crate::eval::experiment::Plan;
@@ -33,7 +34,7 @@ pub struct Args {
     pub config: Option<PathBuf>,
 }
 
-pub fn run(args: Args, global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let started = Instant::now();
     let corpus_dir = args.out.join("corpus");
     let run_dir = args.out.join("run");
@@ -86,6 +87,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
             out: &run_dir,
         },
         global,
+        backend,
     )?;
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

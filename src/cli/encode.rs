@@ -4,6 +4,7 @@
 
 use super::corpus_input::{self, CorpusArgs};
 use super::Global;
+use crate::backend::Backend;
 use crate::checkpoint::Checkpoint;
 use crate::config::{CvaeCondition, EncodeMode};
 use crate::corpus::{Utterance, EMOTIONS};
@@ -92,8 +93,8 @@ pub struct EncodedUtterance {
     pub segments: usize,
 }
 
-pub fn run(args: Args, _global: &Global) -> Result<()> {
-    let learner = FeatureLearner::load(&args.model, None)?;
+pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
+    let learner = FeatureLearner::load(backend, &args.model, None)?;
     let mode: EncodeMode = args.mode.into();
     let condition: CvaeCondition = args.cvae_condition.into();
     let oracle = learner.kind() == LearnerKind::Cvae && condition == CvaeCondition::Oracle;

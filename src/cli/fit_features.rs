@@ -5,10 +5,11 @@
 use super::config::ConfigArgs;
 use super::corpus_input::{self, CorpusArgs};
 use super::Global;
+use crate::backend::Backend;
 use crate::corpus::{folds, Corpus, Utterance};
 use crate::error::{Error, Result};
 use crate::models::autoencoder::LearnerKind;
-use crate::models::fit_autoencoder::{fit, EpochRecord, FitRequest};
+use crate::train::autoencoder::{fit, EpochRecord, FitRequest};
 use crate::train::log::JsonLinesLog;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -43,7 +44,7 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn run(args: Args, global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let mut config = args.config.resolve()?;
     if let Some(latent) = args.latent {
         config.learner.latent = latent;
@@ -92,7 +93,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
     };
     let mut log = JsonLinesLog::to_file(&log_path);
     let started = Instant::now();
-    let learner = fit(&request, &mut log)?;
+    let learner = fit(backend, &request, &mut log)?;
     let seconds = started.elapsed().as_secs_f64();
     learner.save(&args.out)?;
 

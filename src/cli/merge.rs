@@ -4,6 +4,7 @@
 //! writes the report, exactly as an unsharded run would have.
 
 use super::{Cli, Command, Global};
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::eval::manifest::Manifest;
 use crate::eval::resume::FoldFile;
@@ -30,7 +31,7 @@ pub struct Args {
     pub shards: Vec<PathBuf>,
 }
 
-pub fn run(args: Args, global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let mut copied = 0;
     for dir in &args.shards {
         copied += gather(&dir.join("cells"), &args.out.join("cells"))?;
@@ -58,13 +59,13 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
     run.out = args.out.clone();
     run.resume = true;
     run.shard = None;
-    // The recorded seed, this invocation's threads (results do not depend
-    // on them, and the thread pool is already built).
+    // The recorded seed; this invocation's threads and device (every fold
+    // is read back, none computed, and the thread pool is already built).
     let merged = Global {
         seed: recorded.global.seed,
         ..global.clone()
     };
-    super::reproduce::run(run, &merged)
+    super::reproduce::run(run, &merged, backend)
 }
 
 /// Copies every `seed-*/` file of every cell under `from` into `to`; returns

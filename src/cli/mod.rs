@@ -16,6 +16,8 @@ pub mod seeds_arg;
 pub mod synth;
 pub mod train;
 
+use crate::backend::cpu::Cpu;
+use crate::backend::{Backend, Device};
 use crate::error::{Error, Result};
 use clap::{Parser, Subcommand};
 
@@ -45,6 +47,14 @@ pub struct Global {
     /// Seed of every random stream of the run.
     #[arg(long, global = true, default_value_t = 1, value_name = "S")]
     pub seed: u64,
+    /// Where training, encoding and prediction run: `cpu`, or `cuda` (an
+    /// NVIDIA GPU; needs a build with `--features cuda`).
+    #[arg(long, global = true, default_value = "cpu", value_name = "DEVICE", value_parser = parse_device)]
+    pub device: Device,
+}
+
+fn parse_device(s: &str) -> std::result::Result<Device, String> {
+    s.parse().map_err(|e: Error| e.to_string())
 }
 
 #[derive(Subcommand, Debug)]
@@ -96,17 +106,37 @@ pub fn run(cli: Cli) -> Result<()> {
             .map_err(|e| Error::config(format!("cannot start {n} threads: {e}")))?;
     }
     let g = &cli.global;
-    match cli.command {
-        Command::Demo(a) => demo::run(a, g),
+    match g.device {
+        Device::Cpu => run_on(&Cpu, cli.command, g),
+        Device::Cuda => run_on_cuda(cli.command, g),
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+fn run_on_cuda(_command: Command, _global: &Global) -> Result<()> {
+    Device::Cuda.check_compiled_in()
+}
+
+#[cfg(feature = "cuda")]
+fn run_on_cuda(_command: Command, _global: &Global) -> Result<()> {
+    Err(Error::Device(
+        "--device cuda: this build has the CUDA bindings but no CUDA backend".into(),
+    ))
+}
+
+/// Runs one command with every model on `backend`.
+fn run_on<B: Backend>(backend: &B, command: Command, g: &Global) -> Result<()> {
+    match command {
+        Command::Demo(a) => demo::run(a, g, backend),
         Command::Synth(a) => synth::run(a, g),
         Command::Features(a) => features::run(a, g),
-        Command::FitFeatures(a) => fit_features::run(a, g),
-        Command::Encode(a) => encode::run(a, g),
-        Command::Crossval(a) => crossval::run(a, g),
-        Command::Reproduce(a) => reproduce::run(a, g),
-        Command::Merge(a) => merge::run(a, g),
-        Command::Train(a) => train::run(a, g),
-        Command::Predict(a) => predict::run(a, g),
+        Command::FitFeatures(a) => fit_features::run(a, g, backend),
+        Command::Encode(a) => encode::run(a, g, backend),
+        Command::Crossval(a) => crossval::run(a, g, backend),
+        Command::Reproduce(a) => reproduce::run(a, g, backend),
+        Command::Merge(a) => merge::run(a, g, backend),
+        Command::Train(a) => train::run(a, g, backend),
+        Command::Predict(a) => predict::run(a, g, backend),
         Command::Config(a) => config::run(a, g),
     }
 }

@@ -1,6 +1,7 @@
 //! `vaeser predict`: the emotion of WAV files, with a model from `vaeser train`.
 
 use super::Global;
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::models::bundle::ModelBundle;
 use std::path::PathBuf;
@@ -26,8 +27,8 @@ pub struct Args {
     pub files: Vec<PathBuf>,
 }
 
-pub fn run(args: Args, _global: &Global) -> Result<()> {
-    let bundle = ModelBundle::load(&args.model)?;
+pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
+    let bundle = ModelBundle::load(backend, &args.model)?;
     let mut failed = 0;
     let mut json = Vec::new();
     let width = args

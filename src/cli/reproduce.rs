@@ -4,6 +4,7 @@ use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
 use super::seeds_arg::SeedsArgs;
 use super::Global;
+use crate::backend::Backend;
 use crate::error::Result;
 use crate::eval::crossval::DriverOptions;
 use crate::eval::dataset::DimensionalUtterances;
@@ -67,7 +68,7 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn run(args: Args, global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let config = args.config.resolve()?;
     let seeds = args.seeds.resolve(global)?;
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
@@ -88,6 +89,7 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
             out: &args.out,
         },
         global,
+        backend,
     )
 }
 
@@ -102,12 +104,13 @@ pub struct Request<'a> {
 }
 
 /// Runs the experiment and writes its outputs; shared with `demo` and `merge`.
-pub fn reproduce(
+pub fn reproduce<B: Backend>(
     corpus: &CorpusArgs,
     config: &crate::config::Config,
     preset: &str,
     request: &Request<'_>,
     global: &Global,
+    backend: &B,
 ) -> Result<()> {
     let Request {
         plan,
@@ -128,6 +131,7 @@ pub fn reproduce(
     };
     let data = clock.time("load corpus + LogMel", || corpus.load_with(config, which))?;
     let outcome = experiment::run(
+        backend,
         &data,
         config,
         preset,

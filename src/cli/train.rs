@@ -3,9 +3,10 @@
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
 use super::Global;
+use crate::backend::Backend;
 use crate::error::Result;
+use crate::eval::final_model::{train_bundle, TrainRequest};
 use crate::models::autoencoder::LearnerKind;
-use crate::models::bundle::{ModelBundle, TrainRequest};
 use std::path::PathBuf;
 
 /// Train on a whole corpus and write one self-contained model file.
@@ -31,18 +32,21 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn run(args: Args, global: &Global) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let config = args.config.resolve()?;
     let data = args.corpus.load(&config)?;
     let log_dir = tempdir_next_to(&args.out);
-    let bundle = ModelBundle::train(&TrainRequest {
-        data: &data,
-        config: &config,
-        kind: args.model,
-        seed: global.seed,
-        progress: progress(),
-        log_dir: Some(&log_dir),
-    })?;
+    let bundle = train_bundle(
+        backend,
+        &TrainRequest {
+            data: &data,
+            config: &config,
+            kind: args.model,
+            seed: global.seed,
+            progress: progress(),
+            log_dir: Some(&log_dir),
+        },
+    )?;
     bundle.save(&args.out)?;
     let name = args
         .out

@@ -31,14 +31,15 @@ use super::metrics::{Confusion, FoldSummary};
 use super::results::{cell_id, CellResult, FoldRecord, FoldTiming, LearnerEpoch, Subset, Task};
 use super::resume::{cell_dir, fold_path, read_fold, seed_dir, write_fold, FoldFile};
 use super::shard::Shard;
+use crate::backend::Backend;
 use crate::config::{Config, CvaeCondition, LearnerConfig};
 use crate::corpus::folds::{by_group, by_speaker, Fold};
 use crate::corpus::Utterance;
 use crate::error::{Error, Result};
 use crate::models::autoencoder::LearnerKind;
-use crate::models::classifier::{self, ClassifierFitRequest};
 use crate::models::feature_learner::{EncodeOptions, FeatureLearner};
-use crate::models::fit_autoencoder::{self, EpochRecord, FitRequest};
+use crate::train::autoencoder::{self as learner_fit, EpochRecord, FitRequest};
+use crate::train::classifier::{self as classifier_fit, ClassifierFitRequest};
 use crate::train::log::JsonLinesLog;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -130,17 +131,19 @@ struct FoldFeatures {
     encode_s: f64,
 }
 
-struct TrainedLearner {
-    learner: FeatureLearner,
+struct TrainedLearner<B: Backend> {
+    learner: FeatureLearner<B>,
     epochs: Vec<LearnerEpoch>,
     log: String,
 }
 
-pub struct Driver<'a> {
+/// Runs cells fold by fold on one backend.
+pub struct Driver<'a, B: Backend> {
+    backend: B,
     data: &'a CorpusData,
     config: &'a Config,
     options: DriverOptions,
-    learners: Vec<(String, Arc<TrainedLearner>)>,
+    learners: Vec<(String, Arc<TrainedLearner<B>>)>,
     folds_computed: usize,
     /// Folds visited (computed, resumed or left to another shard).
     jobs_seen: usize,
@@ -148,9 +151,16 @@ pub struct Driver<'a> {
     learners_reused: usize,
 }
 
-impl<'a> Driver<'a> {
-    pub fn new(data: &'a CorpusData, config: &'a Config, options: DriverOptions) -> Self {
+impl<'a, B: Backend> Driver<'a, B> {
+    /// A driver whose learners and classifiers train on `backend`.
+    pub fn new(
+        backend: &B,
+        data: &'a CorpusData,
+        config: &'a Config,
+        options: DriverOptions,
+    ) -> Self {
         Driver {
+            backend: backend.clone(),
             data,
             config,
             options,
@@ -403,7 +413,7 @@ impl<'a> Driver<'a> {
 
         let started = Instant::now();
         let train_labels: Vec<usize> = train.iter().map(|&p| labels[p]).collect();
-        let (fit_seqs, val_seqs) = classifier::stratified_sequences(
+        let (fit_seqs, val_seqs) = classifier_fit::stratified_sequences(
             &train_features,
             &train_labels,
             dim,
@@ -417,7 +427,8 @@ impl<'a> Driver<'a> {
             }
             None => JsonLinesLog::in_memory(),
         };
-        let fit = classifier::fit(
+        let fit = classifier_fit::fit(
+            &self.backend,
             &ClassifierFitRequest {
                 config: &self.config.classifier,
                 train: &fit_seqs,
@@ -535,7 +546,7 @@ impl<'a> Driver<'a> {
         let predicted = match spec.model {
             Method::Majority => baselines::majority(&train_labels, names.len(), fold.test.len())?,
             _ => baselines::logistic_regression(
-                &crate::backend::cpu::Cpu,
+                &self.backend,
                 &segs(train),
                 &train_labels,
                 &segs(&fold.test),
@@ -578,7 +589,7 @@ impl<'a> Driver<'a> {
         selected: &[usize],
         labels: &[usize],
         train: &[usize],
-    ) -> Result<Arc<TrainedLearner>> {
+    ) -> Result<Arc<TrainedLearner<B>>> {
         let conditional = kind == LearnerKind::Cvae;
         let key = {
             let ids: Vec<&str> = train
@@ -620,7 +631,8 @@ impl<'a> Driver<'a> {
         }
         let names = label_names(spec.task);
         let mut log = JsonLinesLog::in_memory();
-        let learner = fit_autoencoder::fit(
+        let learner = learner_fit::fit(
+            &self.backend,
             &FitRequest {
                 kind,
                 config,

@@ -112,7 +112,9 @@ pub struct Outcome {
 /// whole seeds done first). A cell that appears twice (a sweep point equal
 /// to a Table 1 cell) is computed once per seed. Results are ordered cell
 /// by cell, seeds in the given order.
-pub fn run(
+#[allow(clippy::too_many_arguments)]
+pub fn run<B: crate::backend::Backend>(
+    backend: &B,
     data: &CorpusData,
     config: &Config,
     preset: &str,
@@ -133,6 +135,7 @@ pub fn run(
             .stop_after_folds
             .map(|limit| limit.saturating_sub(folds_computed));
         let mut driver = Driver::new(
+            backend,
             data,
             config,
             DriverOptions {

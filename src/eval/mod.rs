@@ -4,6 +4,7 @@ pub mod baselines;
 pub mod crossval;
 pub mod dataset;
 pub mod experiment;
+pub mod final_model;
 pub mod manifest;
 pub mod method;
 pub mod metrics;

@@ -9,48 +9,7 @@ use super::metrics::{Confusion, FoldSummary};
 use crate::config::Config;
 use serde::{Deserialize, Serialize};
 
-/// What a classifier predicts (SPEC §5).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Task {
-    /// Four emotions (neutral, happy, sad, angry); leave one group out.
-    Categorical,
-    /// Valence in three bins; leave one speaker out.
-    Valence,
-    /// Arousal (activation) in three bins; leave one speaker out.
-    Arousal,
-    /// Dominance (power) in three bins; leave one speaker out.
-    Dominance,
-}
-
-impl Task {
-    pub const DIMENSIONS: [Task; 3] = [Task::Valence, Task::Arousal, Task::Dominance];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Task::Categorical => "categorical",
-            Task::Valence => "valence",
-            Task::Arousal => "arousal",
-            Task::Dominance => "dominance",
-        }
-    }
-
-    pub fn is_dimensional(self) -> bool {
-        self != Task::Categorical
-    }
-}
+pub use crate::task::Task;
 
 /// IEMOCAP's subsets (SPEC §5); corpora without them use `Complete`.
 #[derive(
@@ -95,24 +54,7 @@ impl Subset {
     }
 }
 
-/// One epoch of feature-learner training, as its log reports it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LearnerEpoch {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub val_recon: f64,
-    pub val_kl: f64,
-}
-
-/// One epoch of classifier training.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ClassifierEpoch {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub val_loss: f64,
-    pub val_wa: f64,
-    pub val_ua: f64,
-}
+pub use crate::train::history::{ClassifierEpoch, LearnerEpoch};
 
 /// Everything one fold of a cross-validation produced, except timings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

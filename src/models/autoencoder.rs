@@ -110,9 +110,11 @@ impl AutoencoderShape {
     }
 }
 
-/// An autoencoder's structure and parameters on a backend.
-pub struct Autoencoder<B: Backend> {
-    backend: B,
+/// An autoencoder's structure: its layers and where their tensors live in a
+/// parameter arena. Stateless: the parameters (on a backend) and a
+/// [`Workspace`] are the caller's, as in `nn/`.
+#[derive(Clone, Debug)]
+pub struct Autoencoder {
     shape: AutoencoderShape,
     layout: ParamLayout,
     encoder: Vec<Dense>,
@@ -121,7 +123,6 @@ pub struct Autoencoder<B: Backend> {
     head_logvar: Option<Dense>,
     gaussian: Gaussian,
     decoder: Vec<Dense>,
-    params: B::Buf,
     /// Beta, the KL term's weight in the loss the backward pass differentiates.
     kl_weight: f32,
 }
@@ -138,6 +139,15 @@ pub struct LossParts {
 impl LossParts {
     pub fn total(&self) -> f32 {
         self.reconstruction + self.kl
+    }
+
+    /// The losses of a batch of `rows` rows from the two slots `forward`
+    /// wrote (downloaded): the mean reconstruction loss and the summed KL.
+    pub fn from_slots(recon: f32, kl_sum: f32, rows: usize) -> LossParts {
+        LossParts {
+            reconstruction: recon,
+            kl: kl_sum / rows as f32,
+        }
     }
 }
 
@@ -168,8 +178,6 @@ pub struct Workspace<B: Backend> {
     dlogvar: B::Buf,
     /// Scratch for a layer's pre-activation gradient (the widest layer).
     d_pre: B::Buf,
-    /// Gradient of the mean loss w.r.t. every parameter (the model's layout).
-    pub grads: B::Buf,
 }
 
 impl<B: Backend> Workspace<B> {
@@ -178,10 +186,9 @@ impl<B: Backend> Workspace<B> {
     }
 }
 
-impl<B: Backend + Clone> Autoencoder<B> {
-    /// A model with all parameters zero; fill them with `set_params` or
-    /// `init_pytorch`.
-    pub fn new(backend: &B, shape: AutoencoderShape) -> Result<Self> {
+impl Autoencoder {
+    /// The layers of `shape`; their parameters are laid out as [`Autoencoder::layout`].
+    pub fn new(shape: AutoencoderShape) -> Result<Self> {
         shape.validate()?;
         let mut layout = ParamLayout::new();
         let mut encoder = Vec::new();
@@ -224,9 +231,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
             shape.input,
             Activation::Identity,
         ));
-        let params = backend.alloc(layout.len())?;
         Ok(Autoencoder {
-            backend: backend.clone(),
             gaussian: Gaussian::new(shape.latent),
             shape,
             layout,
@@ -234,7 +239,6 @@ impl<B: Backend + Clone> Autoencoder<B> {
             head_mu,
             head_logvar,
             decoder,
-            params,
             kl_weight: 1.0,
         })
     }
@@ -252,43 +256,19 @@ impl<B: Backend + Clone> Autoencoder<B> {
         &self.layout
     }
 
-    pub fn backend(&self) -> &B {
-        &self.backend
-    }
-
-    pub fn params(&self) -> &B::Buf {
-        &self.params
-    }
-
-    pub fn params_mut(&mut self) -> &mut B::Buf {
-        &mut self.params
-    }
-
-    /// Copies host values (in the layout's order) into the parameters.
-    pub fn set_params(&mut self, values: &[f32]) -> Result<()> {
-        crate::error::check_len("autoencoder parameters", values.len(), &[self.layout.len()])?;
-        let n = self.layout.len();
-        self.backend
-            .upload(values, self.backend.view_mut(&mut self.params, 0..n));
-        Ok(())
-    }
-
-    /// The parameters as host values, in the layout's order.
-    pub fn download_params(&self) -> Vec<f32> {
-        let mut out = vec![0.0; self.layout.len()];
-        self.backend
-            .download(self.backend.view(&self.params, 0..out.len()), &mut out);
-        out
-    }
-
     /// PyTorch's nn.Linear initialisation (weight and bias uniform in
-    /// `±1/sqrt(fan_in)`), layer by layer in the layout's order.
-    pub fn init_pytorch(&mut self, rng: &mut impl rand::Rng) -> Result<()> {
-        let mut values = vec![0.0f32; self.layout.len()];
+    /// `±1/sqrt(fan_in)`), layer by layer in the layout's order, into the
+    /// host copy of the arena.
+    pub fn init(&self, rng: &mut impl rand::Rng, host_params: &mut [f32]) -> Result<()> {
+        crate::error::check_len(
+            "autoencoder parameters",
+            host_params.len(),
+            &[self.layout.len()],
+        )?;
         for layer in self.all_layers() {
-            layer.init(rng, &mut values)?;
+            layer.init(rng, host_params)?;
         }
-        self.set_params(&values)
+        Ok(())
     }
 
     fn all_layers(&self) -> Vec<&Dense> {
@@ -300,11 +280,10 @@ impl<B: Backend + Clone> Autoencoder<B> {
     }
 
     /// Buffers for batches of up to `capacity` rows.
-    pub fn workspace(&self, capacity: usize) -> Result<Workspace<B>> {
+    pub fn workspace<B: Backend>(&self, be: &B, capacity: usize) -> Result<Workspace<B>> {
         if capacity == 0 {
             return Err(Error::shape("a workspace needs room for at least one row"));
         }
-        let be = &self.backend;
         let s = &self.shape;
         let rows = |w: usize| be.alloc(capacity * w);
         let outputs = |layers: &[Dense]| -> Result<Vec<B::Buf>> {
@@ -336,11 +315,10 @@ impl<B: Backend + Clone> Autoencoder<B> {
             dmu: rows(s.latent)?,
             dlogvar: rows(s.latent)?,
             d_pre: rows(widest)?,
-            grads: be.alloc(self.layout.len())?,
         })
     }
 
-    fn check_rows(&self, ws: &Workspace<B>, rows: usize) -> Result<()> {
+    fn check_rows<B: Backend>(&self, ws: &Workspace<B>, rows: usize) -> Result<()> {
         if rows == 0 || rows > ws.capacity {
             return Err(Error::shape(format!(
                 "batch of {rows} rows for a workspace of {} rows",
@@ -352,10 +330,14 @@ impl<B: Backend + Clone> Autoencoder<B> {
 
     /// Encoder and heads for the first `rows` rows of `ws.x` (and `ws.cond`):
     /// fills `mu` and `logvar` (the AE's code goes to `mu`).
-    fn encode_forward(&self, ws: &mut Workspace<B>, rows: usize) -> Result<()> {
-        let be = &self.backend;
+    fn encode_forward<B: Backend>(
+        &self,
+        be: &B,
+        p: &B::Buf,
+        ws: &mut Workspace<B>,
+        rows: usize,
+    ) -> Result<()> {
         let s = &self.shape;
-        let p = &self.params;
         if s.conditions > 0 {
             let (d, k, w) = (s.input, s.conditions, s.encoder_input());
             let n = rows * w;
@@ -368,7 +350,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
                 be.view_mut(&mut ws.enc_in, 0..n),
                 w,
                 0,
-            );
+            )?;
             be.copy_block(
                 rows,
                 k,
@@ -378,7 +360,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
                 be.view_mut(&mut ws.enc_in, 0..n),
                 w,
                 d,
-            );
+            )?;
         }
         let input = if s.conditions > 0 { &ws.enc_in } else { &ws.x };
         for (i, layer) in self.encoder.iter().enumerate() {
@@ -395,22 +377,32 @@ impl<B: Backend + Clone> Autoencoder<B> {
     }
 
     /// Forward pass over the first `rows` rows of `ws.x` (with `ws.cond` for
-    /// the CVAE and `ws.eps` for VAE/CVAE). Also writes the gradient of the
-    /// reconstruction loss w.r.t. the output, ready for `backward`.
-    pub fn forward(&self, ws: &mut Workspace<B>, rows: usize) -> Result<LossParts> {
+    /// the CVAE and `ws.eps` for VAE/CVAE) with parameters `p`. Writes the
+    /// mean reconstruction loss into `recon[0]` and the KL divergence summed
+    /// over the rows into `kl_sum[0]` (0 for the AE; [`LossParts::from_slots`]
+    /// turns the two into means), and the gradient of the reconstruction
+    /// loss w.r.t. the output, ready for `backward`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward<B: Backend>(
+        &self,
+        be: &B,
+        p: &B::Buf,
+        ws: &mut Workspace<B>,
+        rows: usize,
+        recon: B::ViewMut<'_>,
+        kl_sum: B::ViewMut<'_>,
+    ) -> Result<()> {
         self.check_rows(ws, rows)?;
-        let be = &self.backend;
         let s = &self.shape;
-        let p = &self.params;
         let l = s.latent;
-        self.encode_forward(ws, rows)?;
+        self.encode_forward(be, p, ws, rows)?;
         let variational = s.kind.is_variational();
-        let kl_sum = if variational {
+        if variational {
             self.gaussian
-                .forward(be, rows, &ws.mu, &ws.logvar, &ws.eps, &mut ws.z)?
+                .forward(be, rows, &ws.mu, &ws.logvar, &ws.eps, &mut ws.z, kl_sum)?;
         } else {
-            0.0
-        };
+            be.fill(kl_sum, 0.0)?;
+        }
         // The decoder reads z (VAE/CVAE) or the code (AE), with the
         // condition appended for the CVAE.
         let code = if variational { &ws.z } else { &ws.mu };
@@ -426,7 +418,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
                 be.view_mut(&mut ws.dec_in, 0..n),
                 w,
                 0,
-            );
+            )?;
             be.copy_block(
                 rows,
                 k,
@@ -436,7 +428,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
                 be.view_mut(&mut ws.dec_in, 0..n),
                 w,
                 l,
-            );
+            )?;
         }
         let input = if s.conditions > 0 { &ws.dec_in } else { code };
         for (i, layer) in self.decoder.iter().enumerate() {
@@ -446,25 +438,28 @@ impl<B: Backend + Clone> Autoencoder<B> {
         }
         let out = ws.dec_act.last().expect("decoder output");
         let d_out = ws.d_dec_act.last_mut().expect("decoder output");
-        let recon = sse(be, rows, s.input, out, &ws.x, d_out)?;
-        Ok(LossParts {
-            reconstruction: recon,
-            kl: kl_sum / rows as f32,
-        })
+        sse(be, rows, s.input, out, &ws.x, d_out, recon)
     }
 
-    /// Backward pass of the last `forward` over the same rows: writes the
-    /// gradient of the mean loss (reconstruction + KL) into `ws.grads`.
-    pub fn backward(&self, ws: &mut Workspace<B>, rows: usize) -> Result<()> {
+    /// Backward pass of the last `forward` over the same rows and parameters
+    /// `p`: overwrites `grads` (the layout's length) with the gradient of the
+    /// mean loss (reconstruction + KL).
+    pub fn backward<B: Backend>(
+        &self,
+        be: &B,
+        p: &B::Buf,
+        grads: &mut B::Buf,
+        ws: &mut Workspace<B>,
+        rows: usize,
+    ) -> Result<()> {
         self.check_rows(ws, rows)?;
-        let be = &self.backend;
         let s = &self.shape;
-        let p = &self.params;
         let l = s.latent;
         let variational = s.kind.is_variational();
         let n_grads = self.layout.len();
+        crate::error::check_len("autoencoder gradients", be.len(grads), &[n_grads])?;
         // The dense layers accumulate their parameter gradients.
-        be.fill(be.view_mut(&mut ws.grads, 0..n_grads), 0.0);
+        be.fill(be.view_mut(grads, 0..n_grads), 0.0)?;
 
         let code = if variational { &ws.z } else { &ws.mu };
         let dec_input = if s.conditions > 0 { &ws.dec_in } else { code };
@@ -488,7 +483,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
                 &ws.dec_act[i],
                 &from_i[0],
                 &mut ws.d_pre,
-                &mut ws.grads,
+                grads,
                 InputGrad::Overwrite(dx),
             )?;
         }
@@ -506,7 +501,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
                 be.view_mut(target, 0..rows * l),
                 l,
                 0,
-            );
+            )?;
         }
         if variational {
             self.gaussian.backward(
@@ -532,7 +527,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
             &ws.mu,
             &ws.dmu,
             &mut ws.d_pre,
-            &mut ws.grads,
+            grads,
             InputGrad::Overwrite(&mut *dh),
         )?;
         if let Some(lv) = &self.head_logvar {
@@ -544,7 +539,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
                 &ws.logvar,
                 &ws.dlogvar,
                 &mut ws.d_pre,
-                &mut ws.grads,
+                grads,
                 InputGrad::Accumulate(&mut *dh),
             )?;
         }
@@ -566,7 +561,7 @@ impl<B: Backend + Clone> Autoencoder<B> {
                 &ws.enc_act[i],
                 &from_i[0],
                 &mut ws.d_pre,
-                &mut ws.grads,
+                grads,
                 dx,
             )?;
         }
@@ -576,8 +571,10 @@ impl<B: Backend + Clone> Autoencoder<B> {
     /// Encodes the first `rows` rows of `ws.x` (with `ws.cond` for the CVAE)
     /// and downloads `mu` and `logvar` (the AE's code into `mu`; `logvar`
     /// untouched for the AE). Host slices must hold `rows * latent` values.
-    pub fn encode(
+    pub fn encode<B: Backend>(
         &self,
+        be: &B,
+        p: &B::Buf,
         ws: &mut Workspace<B>,
         rows: usize,
         mu: &mut [f32],
@@ -589,11 +586,10 @@ impl<B: Backend + Clone> Autoencoder<B> {
         if self.shape.kind.is_variational() {
             crate::error::check_len("encoded logvar", logvar.len(), &[rows, l])?;
         }
-        self.encode_forward(ws, rows)?;
-        let be = &self.backend;
-        be.download(be.view(&ws.mu, 0..rows * l), mu);
+        self.encode_forward(be, p, ws, rows)?;
+        be.download(be.view(&ws.mu, 0..rows * l), mu)?;
         if self.shape.kind.is_variational() {
-            be.download(be.view(&ws.logvar, 0..rows * l), logvar);
+            be.download(be.view(&ws.logvar, 0..rows * l), logvar)?;
         }
         Ok(())
     }

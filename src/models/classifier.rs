@@ -6,17 +6,13 @@
 //! [`super::classifier_net`], its training in [`super::classifier_fit`].
 
 use super::classifier_net::{run_all, Network};
-use crate::backend::cpu::Cpu;
+pub use super::classifier_net::{ClassifierShape, Sequence};
+use crate::backend::Backend;
 use crate::checkpoint::Checkpoint;
 use crate::config::ClassifierConfig;
 use crate::error::{Error, Result};
-use crate::eval::results::ClassifierEpoch;
 use crate::nn::params::ParamArena;
 use crate::rng::stream;
-
-pub use super::classifier_fit::{
-    fit, fit_bucketed, fit_on, stratified_sequences, stratified_split,
-};
 
 /// Sequences per batch in [`Classifier::predict_proba`]. Results do not
 /// depend on it (each sequence's computation is independent of its batch).
@@ -25,120 +21,112 @@ pub const PREDICT_BATCH: usize = 32;
 /// Metadata value under `{prefix}model` that marks a stored classifier.
 pub const CHECKPOINT_MODEL: &str = "lstm-classifier";
 
-/// One utterance as the classifier sees it: `steps` feature vectors of the
-/// classifier's input size, time-major, and its class.
-#[derive(Clone, Copy, Debug)]
-pub struct Sequence<'a> {
-    pub features: &'a [f32],
-    pub steps: usize,
-    pub label: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ClassifierShape {
-    pub input: usize,
-    pub hidden: usize,
-    pub layers: usize,
-    pub dense: usize,
-    pub classes: usize,
-}
-
-impl ClassifierShape {
-    /// Errors unless every size is positive.
-    pub fn validate(&self) -> Result<()> {
-        let ClassifierShape {
-            input,
-            hidden,
-            layers,
-            dense,
-            classes,
-        } = *self;
-        if input == 0 || hidden == 0 || layers == 0 || dense == 0 || classes == 0 {
-            return Err(Error::shape(format!(
-                "classifier sizes must be positive: input {input}, hidden {hidden}, \
-                 layers {layers}, dense {dense}, classes {classes}"
-            )));
-        }
-        Ok(())
-    }
-
-    /// Number of parameters (the length of [`Classifier::params`]).
-    pub fn param_count(&self) -> Result<usize> {
-        Ok(Network::new(self)?.layout().len())
-    }
-}
-
-/// A trained classifier (parameters on the host).
-#[derive(Clone, Debug)]
-pub struct Classifier {
+/// A trained classifier whose parameters live on backend `B`.
+pub struct Classifier<B: Backend> {
+    backend: B,
     shape: ClassifierShape,
-    params: Vec<f32>,
+    params: B::Buf,
 }
 
-/// Everything one classifier training run needs.
-#[derive(Clone, Copy, Debug)]
-pub struct ClassifierFitRequest<'a> {
-    pub config: &'a ClassifierConfig,
-    pub train: &'a [Sequence<'a>],
-    /// Early stopping watches UA on these.
-    pub validation: &'a [Sequence<'a>],
-    pub label_names: &'a [String],
-    pub seed: u64,
-    /// The held-out fold, `None` when training on the whole corpus.
-    pub fold: Option<u32>,
-    pub progress: bool,
+/// The shape `config` gives for `input` features per step and `classes` classes.
+pub fn shape_for(config: &ClassifierConfig, input: usize, classes: usize) -> ClassifierShape {
+    ClassifierShape {
+        input,
+        hidden: config.hidden,
+        layers: config.layers,
+        dense: config.dense,
+        classes,
+    }
 }
 
-/// The trained classifier (best validation UA weights) and its per-epoch history.
-#[derive(Clone, Debug)]
-pub struct ClassifierFit {
-    pub classifier: Classifier,
-    pub epochs: Vec<ClassifierEpoch>,
-    pub best_epoch: usize,
+/// PyTorch's initial weights of a classifier of `shape`, drawn from the
+/// `classifier-init` stream of `(seed, fold)` (what training starts from),
+/// as host values laid out as [`Classifier::host_params`].
+pub fn initial_params(shape: &ClassifierShape, seed: u64, fold: Option<u32>) -> Result<Vec<f32>> {
+    let net = Network::new(shape)?;
+    let mut params = vec![0.0; net.layout().len()];
+    let fold_key = fold.unwrap_or(u32::MAX);
+    net.init(
+        &mut stream(seed, "classifier-init", fold_key, 0),
+        &mut params,
+    )?;
+    Ok(params)
 }
 
-impl Classifier {
-    /// The shape `config` gives for `input` features per step and `classes` classes.
-    pub fn shape_for(config: &ClassifierConfig, input: usize, classes: usize) -> ClassifierShape {
-        ClassifierShape {
-            input,
-            hidden: config.hidden,
-            layers: config.layers,
-            dense: config.dense,
-            classes,
-        }
+impl<B: Backend> std::fmt::Debug for Classifier<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classifier")
+            .field("shape", &self.shape)
+            .field("backend", &self.backend.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: Backend> Classifier<B> {
+    /// A classifier with PyTorch's initial weights (see [`initial_params`]).
+    pub fn new(
+        backend: &B,
+        shape: ClassifierShape,
+        seed: u64,
+        fold: Option<u32>,
+    ) -> Result<Classifier<B>> {
+        let params = initial_params(&shape, seed, fold)?;
+        Self::from_params(backend, shape, &params)
     }
 
-    /// A classifier with PyTorch's initial weights, drawn from the
-    /// `classifier-init` stream of `(seed, fold)` (as [`fit`] starts from).
-    pub fn new(shape: ClassifierShape, seed: u64, fold: Option<u32>) -> Result<Classifier> {
-        let net = Network::new(&shape)?;
-        let mut params = vec![0.0; net.layout().len()];
-        let fold_key = fold.unwrap_or(u32::MAX);
-        net.init(
-            &mut stream(seed, "classifier-init", fold_key, 0),
-            &mut params,
-        )?;
-        Ok(Classifier { shape, params })
-    }
-
-    /// A classifier with the given parameters (laid out as [`Classifier::params`]).
-    pub fn from_params(shape: ClassifierShape, params: Vec<f32>) -> Result<Classifier> {
+    /// A classifier with the given host parameters (laid out as
+    /// [`Classifier::host_params`]), uploaded to `backend`.
+    pub fn from_params(
+        backend: &B,
+        shape: ClassifierShape,
+        params: &[f32],
+    ) -> Result<Classifier<B>> {
         let n = shape.param_count()?;
         crate::error::check_len("classifier parameters", params.len(), &[n])?;
-        Ok(Classifier { shape, params })
+        let mut buf = backend.alloc(n)?;
+        backend.upload(params, backend.view_mut(&mut buf, 0..n))?;
+        Ok(Classifier {
+            backend: backend.clone(),
+            shape,
+            params: buf,
+        })
+    }
+
+    /// A classifier whose parameters are already on the backend (e.g. the
+    /// best weights a training run kept).
+    pub fn from_buffer(backend: &B, shape: ClassifierShape, params: B::Buf) -> Result<Self> {
+        let n = shape.param_count()?;
+        crate::error::check_len("classifier parameters", backend.len(&params), &[n])?;
+        Ok(Classifier {
+            backend: backend.clone(),
+            shape,
+            params,
+        })
     }
 
     pub fn shape(&self) -> &ClassifierShape {
         &self.shape
     }
 
-    /// All parameters in one arena, in the order of their PyTorch names
-    /// (`lstm.weight_ih_l0`, `lstm.weight_hh_l0`, `lstm.bias_ih_l0`,
-    /// `lstm.bias_hh_l0`, ... for each layer, then `fc.weight`, `fc.bias`,
-    /// `out.weight`, `out.bias`).
-    pub fn params(&self) -> &[f32] {
-        &self.params
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// All parameters in one arena on the host, in the order of their
+    /// PyTorch names (`lstm.weight_ih_l0`, `lstm.weight_hh_l0`,
+    /// `lstm.bias_ih_l0`, `lstm.bias_hh_l0`, ... for each layer, then
+    /// `fc.weight`, `fc.bias`, `out.weight`, `out.bias`).
+    pub fn host_params(&self) -> Result<Vec<f32>> {
+        let n = self.backend.len(&self.params);
+        let mut out = vec![0.0; n];
+        self.backend
+            .download(self.backend.view(&self.params, 0..n), &mut out)?;
+        Ok(out)
+    }
+
+    /// The same classifier with its parameters on another backend.
+    pub fn to_backend<C: Backend>(&self, backend: &C) -> Result<Classifier<C>> {
+        Classifier::from_params(backend, self.shape.clone(), &self.host_params()?)
     }
 
     /// Class probabilities of each sequence (`[steps * input]` values each),
@@ -170,17 +158,20 @@ impl Classifier {
     /// Mean cross-entropy over `batch` (one batch, in the given order) and
     /// its gradient w.r.t. every parameter, laid out as [`Classifier::params`].
     pub fn loss_and_gradient(&self, batch: &[Sequence<'_>]) -> Result<(f32, Vec<f32>)> {
-        let be = Cpu;
+        let be = &self.backend;
         let net = Network::new(&self.shape)?;
         let steps = batch.iter().map(|s| s.steps).max().unwrap_or(0).max(1);
-        let mut ws = net.workspace(&be, steps, batch.len().max(1))?;
-        let mut arena = ParamArena::from_host(&be, net.layout().clone(), &self.params)?;
-        net.load_batch(&be, &mut ws, batch)?;
-        net.forward(&be, &arena.params, &mut ws)?;
-        let loss = net.loss(&be, &mut ws)?;
-        arena.zero_grads(&be);
-        net.backward(&be, &arena.params, &mut arena.grads, &mut ws)?;
-        Ok((loss, arena.download_grads(&be)))
+        let mut ws = net.workspace(be, steps, batch.len().max(1))?;
+        let mut arena = ParamArena::from_host(be, net.layout().clone(), &self.host_params()?)?;
+        let mut loss = be.alloc(1)?;
+        net.load_batch(be, &mut ws, batch)?;
+        net.forward(be, &arena.params, &mut ws)?;
+        net.loss(be, &mut ws, be.view_mut(&mut loss, 0..1))?;
+        arena.zero_grads(be)?;
+        net.backward(be, &arena.params, &mut arena.grads, &mut ws)?;
+        let mut host_loss = [0f32];
+        be.download(be.view(&loss, 0..1), &mut host_loss)?;
+        Ok((host_loss[0], arena.download_grads(be)?))
     }
 
     /// Runs labelled sequences through the classifier (as `predict_proba`
@@ -201,11 +192,11 @@ impl Classifier {
         if seqs.is_empty() {
             return Ok(0.0);
         }
-        let be = Cpu;
+        let be = &self.backend;
         let net = Network::new(&self.shape)?;
         let steps = seqs.iter().map(|s| s.steps).max().unwrap_or(1);
-        let mut ws = net.workspace(&be, steps, PREDICT_BATCH.min(seqs.len()))?;
-        run_all(&net, &be, &self.params, &mut ws, seqs, visit)
+        let mut ws = net.workspace(be, steps, PREDICT_BATCH.min(seqs.len()))?;
+        run_all(&net, be, &self.params, &mut ws, seqs, visit)
     }
 
     /// Stores the parameters under `prefix` as PyTorch-named tensors
@@ -213,17 +204,18 @@ impl Classifier {
     /// [dense, H]`, `{prefix}out.weight: [K, dense]`, with both of PyTorch's
     /// LSTM biases, so the tensors load into the equivalent `nn.Module` as
     /// they are), and the shape as metadata (`{prefix}model`, `{prefix}shape`).
-    pub fn write_into(&self, ck: &mut Checkpoint, prefix: &str) {
-        let net = Network::new(&self.shape).expect("a classifier's shape is valid");
+    pub fn write_into(&self, ck: &mut Checkpoint, prefix: &str) -> Result<()> {
+        let net = Network::new(&self.shape)?;
         ck.set_meta(&format!("{prefix}model"), CHECKPOINT_MODEL);
         ck.set_meta(&format!("{prefix}shape"), &self.shape);
-        ck.add_params(prefix, net.layout(), &self.params);
+        ck.add_params(prefix, net.layout(), &self.host_params()?);
+        Ok(())
     }
 
     /// Reads a classifier stored by [`Classifier::write_into`] under
     /// `prefix`, checking that it is one and that every tensor has the shape
     /// its metadata implies.
-    pub fn read_from(ck: &Checkpoint, prefix: &str) -> Result<Classifier> {
+    pub fn read_from(backend: &B, ck: &Checkpoint, prefix: &str) -> Result<Classifier<B>> {
         let model_key = format!("{prefix}model");
         if !ck.has_meta(&model_key) {
             return Err(Error::format(
@@ -245,6 +237,6 @@ impl Classifier {
         let net = Network::new(&shape).map_err(|e| Error::format(ck.source(), e.to_string()))?;
         let mut params = vec![0.0; net.layout().len()];
         ck.read_params(prefix, net.layout(), &mut params)?;
-        Ok(Classifier { shape, params })
+        Self::from_params(backend, shape, &params)
     }
 }

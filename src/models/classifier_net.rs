@@ -14,14 +14,56 @@
 //! `out = nn.Linear(dense, K)`): `lstm.weight_ih_l0`, ..., `fc.weight`,
 //! `fc.bias`, `out.weight`, `out.bias`, in that order in the arena.
 
-use super::classifier::{ClassifierShape, Sequence};
 use crate::backend::{Activation, Backend};
 use crate::error::{Error, Result};
 use crate::nn::dense::{Dense, InputGrad};
-use crate::nn::loss::softmax_xent;
+use crate::nn::loss::{check_labels, softmax_xent};
 use crate::nn::lstm::{Lstm, LstmWorkspace};
 use crate::nn::params::ParamLayout;
 use rand::Rng;
+
+/// One utterance as the classifier sees it: `steps` feature vectors of the
+/// classifier's input size, time-major, and its class.
+#[derive(Clone, Copy, Debug)]
+pub struct Sequence<'a> {
+    pub features: &'a [f32],
+    pub steps: usize,
+    pub label: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClassifierShape {
+    pub input: usize,
+    pub hidden: usize,
+    pub layers: usize,
+    pub dense: usize,
+    pub classes: usize,
+}
+
+impl ClassifierShape {
+    /// Errors unless every size is positive.
+    pub fn validate(&self) -> Result<()> {
+        let ClassifierShape {
+            input,
+            hidden,
+            layers,
+            dense,
+            classes,
+        } = *self;
+        if input == 0 || hidden == 0 || layers == 0 || dense == 0 || classes == 0 {
+            return Err(Error::shape(format!(
+                "classifier sizes must be positive: input {input}, hidden {hidden}, \
+                 layers {layers}, dense {dense}, classes {classes}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Number of parameters (the length of the classifier's parameter arena).
+    pub fn param_count(&self) -> Result<usize> {
+        Ok(Network::new(self)?.layout().len())
+    }
+}
 
 /// The layers of one classifier shape and where their tensors live.
 #[derive(Clone, Debug)]
@@ -59,10 +101,12 @@ pub struct NetWorkspace<B: Backend> {
     /// The linear output layer needs no pre-activation scratch; `Dense`
     /// still takes a buffer.
     dz_out: B::Buf,
+    /// `[B]`: the batch's labels, on the backend.
+    labels: B::Index,
     host_x: Vec<f32>,
     host_probs: Vec<f32>,
     lengths: Vec<usize>,
-    labels: Vec<u32>,
+    host_labels: Vec<u32>,
     /// Shape of the loaded batch (0 before the first).
     steps: usize,
     rows: usize,
@@ -139,10 +183,11 @@ impl Network {
             dz_fc: be.alloc(b * s.dense)?,
             d_h_last: be.alloc(b * s.hidden)?,
             dz_out: be.alloc(b * k)?,
+            labels: be.alloc_index(b)?,
             host_x: vec![0.0; max_steps * b * s.input],
             host_probs: vec![0.0; b * k],
             lengths: vec![0; b],
-            labels: vec![0; b],
+            host_labels: vec![0; b],
             steps: 0,
             rows: 0,
         })
@@ -182,9 +227,11 @@ impl Network {
                 }
             }
             ws.lengths[b] = s.steps;
-            ws.labels[b] = s.label as u32;
+            ws.host_labels[b] = s.label as u32;
         }
-        be.upload(x, be.view_mut(&mut ws.x, 0..x.len()));
+        check_labels(&ws.host_labels[..rows], rows, self.shape.classes)?;
+        be.upload(x, be.view_mut(&mut ws.x, 0..x.len()))?;
+        be.upload_index(&ws.host_labels[..rows], &mut ws.labels)?;
         ws.steps = steps;
         ws.rows = rows;
         Ok(())
@@ -238,18 +285,24 @@ impl Network {
     }
 
     /// Mean cross-entropy of the last forward pass against the batch's
-    /// labels; also leaves the softmax probabilities and the logit gradient
-    /// in the workspace.
-    pub fn loss<B: Backend>(&self, be: &B, ws: &mut NetWorkspace<B>) -> Result<f32> {
+    /// labels, into `loss[0]`; also leaves the softmax probabilities and the
+    /// logit gradient in the workspace.
+    pub fn loss<B: Backend>(
+        &self,
+        be: &B,
+        ws: &mut NetWorkspace<B>,
+        loss: B::ViewMut<'_>,
+    ) -> Result<()> {
         let (_, rows) = ws.loaded()?;
         softmax_xent(
             be,
             rows,
             self.shape.classes,
             &ws.logits,
-            &ws.labels[..rows],
+            &ws.labels,
             &mut ws.probs,
             &mut ws.dlogits,
+            loss,
         )
     }
 
@@ -298,10 +351,14 @@ impl Network {
     }
 
     /// The softmax probabilities left by `loss`, `[rows, K]` on the host.
-    pub fn probabilities<'w, B: Backend>(&self, be: &B, ws: &'w mut NetWorkspace<B>) -> &'w [f32] {
+    pub fn probabilities<'w, B: Backend>(
+        &self,
+        be: &B,
+        ws: &'w mut NetWorkspace<B>,
+    ) -> Result<&'w [f32]> {
         let n = ws.rows * self.shape.classes;
-        be.download(be.view(&ws.probs, 0..n), &mut ws.host_probs[..n]);
-        &ws.host_probs[..n]
+        be.download(be.view(&ws.probs, 0..n), &mut ws.host_probs[..n])?;
+        Ok(&ws.host_probs[..n])
     }
 }
 
@@ -340,13 +397,18 @@ pub fn run_all<B: Backend>(
     let k = net.shape.classes;
     let mut batch = Vec::with_capacity(ws.max_batch);
     let mut total = 0f64;
+    // The batches' probabilities come down anyway; the loss comes with them.
+    let mut loss = be.alloc(1)?;
     for chunk in order.chunks(ws.max_batch) {
         batch.clear();
         batch.extend(chunk.iter().map(|&i| seqs[i]));
         net.load_batch(be, ws, &batch)?;
         net.forward(be, params, ws)?;
-        total += f64::from(net.loss(be, ws)?) * chunk.len() as f64;
-        let probs = net.probabilities(be, ws);
+        net.loss(be, ws, be.view_mut(&mut loss, 0..1))?;
+        let mut host_loss = [0f32];
+        be.download(be.view(&loss, 0..1), &mut host_loss)?;
+        total += f64::from(host_loss[0]) * chunk.len() as f64;
+        let probs = net.probabilities(be, ws)?;
         for (r, &i) in chunk.iter().enumerate() {
             visit(i, &probs[r * k..(r + 1) * k]);
         }

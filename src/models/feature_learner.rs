@@ -8,9 +8,8 @@
 //! so the statistics of a fold's training part can never be mixed up with
 //! another part's.
 
-use super::autoencoder::{Autoencoder, AutoencoderShape, LearnerKind};
+use super::autoencoder::{Autoencoder, AutoencoderShape, LearnerKind, LossParts};
 use crate::audio::N_MELS;
-use crate::backend::cpu::Cpu;
 use crate::backend::Backend;
 use crate::checkpoint::Checkpoint;
 use crate::config::{CvaeCondition, EncodeMode, LearnerConfig, SegmentConfig};
@@ -59,8 +58,11 @@ pub struct TrainingSummary {
     pub val_segments: usize,
 }
 
-pub struct FeatureLearner {
-    pub(crate) model: Autoencoder<Cpu>,
+/// A trained feature learner whose parameters live on backend `B`.
+pub struct FeatureLearner<B: Backend> {
+    backend: B,
+    net: Autoencoder,
+    params: B::Buf,
     pub normalization: BandStats,
     pub segments: SegmentConfig,
     pub label_names: Vec<String>,
@@ -71,22 +73,122 @@ pub struct FeatureLearner {
     pub summary: TrainingSummary,
 }
 
-impl FeatureLearner {
+impl<B: Backend> std::fmt::Debug for FeatureLearner<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeatureLearner")
+            .field("shape", self.net.shape())
+            .field("fold", &self.fold)
+            .field("seed", &self.seed)
+            .field("backend", &self.backend.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a trained learner is besides its network and parameters.
+pub struct LearnerParts {
+    pub normalization: BandStats,
+    pub segments: SegmentConfig,
+    pub label_names: Vec<String>,
+    pub config: LearnerConfig,
+    pub seed: u64,
+    pub fold: Option<u32>,
+    pub summary: TrainingSummary,
+}
+
+impl<B: Backend> FeatureLearner<B> {
+    /// A learner from its network and host parameters (laid out as the
+    /// network's layout), uploaded to `backend`.
+    pub fn from_host(
+        backend: &B,
+        net: Autoencoder,
+        host_params: &[f32],
+        parts: LearnerParts,
+    ) -> Result<Self> {
+        crate::error::check_len(
+            "autoencoder parameters",
+            host_params.len(),
+            &[net.layout().len()],
+        )?;
+        let mut params = backend.alloc(host_params.len())?;
+        backend.upload(
+            host_params,
+            backend.view_mut(&mut params, 0..host_params.len()),
+        )?;
+        let LearnerParts {
+            normalization,
+            segments,
+            label_names,
+            config,
+            seed,
+            fold,
+            summary,
+        } = parts;
+        Ok(FeatureLearner {
+            backend: backend.clone(),
+            net,
+            params,
+            normalization,
+            segments,
+            label_names,
+            config,
+            seed,
+            fold,
+            summary,
+        })
+    }
+
     pub fn kind(&self) -> LearnerKind {
-        self.model.shape().kind
+        self.net.shape().kind
     }
 
     pub fn shape(&self) -> &AutoencoderShape {
-        self.model.shape()
+        self.net.shape()
     }
 
     pub fn latent(&self) -> usize {
-        self.model.shape().latent
+        self.net.shape().latent
     }
 
-    /// The autoencoder itself (weights on the CPU backend).
-    pub fn model(&self) -> &Autoencoder<Cpu> {
-        &self.model
+    /// The network (its layers and parameter layout).
+    pub fn network(&self) -> &Autoencoder {
+        &self.net
+    }
+
+    /// The backend the parameters live on.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The parameters, on the backend.
+    pub fn params(&self) -> &B::Buf {
+        &self.params
+    }
+
+    /// The parameters as host values, in the layout's order.
+    pub fn host_params(&self) -> Result<Vec<f32>> {
+        let n = self.net.layout().len();
+        let mut out = vec![0.0; n];
+        self.backend
+            .download(self.backend.view(&self.params, 0..n), &mut out)?;
+        Ok(out)
+    }
+
+    /// The same learner with its parameters on another backend.
+    pub fn to_backend<C: Backend>(&self, backend: &C) -> Result<FeatureLearner<C>> {
+        FeatureLearner::from_host(
+            backend,
+            self.net.clone(),
+            &self.host_params()?,
+            LearnerParts {
+                normalization: self.normalization.clone(),
+                segments: self.segments.clone(),
+                label_names: self.label_names.clone(),
+                config: self.config.clone(),
+                seed: self.seed,
+                fold: self.fold,
+                summary: self.summary.clone(),
+            },
+        )
     }
 
     /// Values per segment feature for `mode`: 2L for mu and log sigma^2,
@@ -122,7 +224,7 @@ impl FeatureLearner {
         labels: Option<&[usize]>,
         options: &EncodeOptions,
     ) -> Result<Vec<Vec<f32>>> {
-        let shape = self.model.shape().clone();
+        let shape = self.net.shape().clone();
         let dim = shape.input;
         let l = shape.latent;
         let k = shape.conditions;
@@ -173,8 +275,8 @@ impl FeatureLearner {
             return Ok(out);
         }
         let cap = rows.len().min(ENCODE_CHUNK);
-        let mut ws = self.model.workspace(cap)?;
-        let be = *self.model.backend();
+        let be = &self.backend;
+        let mut ws = self.net.workspace(be, cap)?;
         let mut x = vec![0f32; cap * dim];
         let mut cond = vec![0f32; cap * k];
         let mut mu = vec![0f32; cap * l];
@@ -200,12 +302,18 @@ impl FeatureLearner {
                 }
             }
             self.normalization.apply(&mut x[..n * dim])?;
-            be.upload(&x[..n * dim], be.view_mut(&mut ws.x, 0..n * dim));
+            be.upload(&x[..n * dim], be.view_mut(&mut ws.x, 0..n * dim))?;
             if k > 0 {
-                be.upload(&cond[..n * k], be.view_mut(&mut ws.cond, 0..n * k));
+                be.upload(&cond[..n * k], be.view_mut(&mut ws.cond, 0..n * k))?;
             }
-            self.model
-                .encode(&mut ws, n, &mut mu[..n * l], &mut logvar[..n * l])?;
+            self.net.encode(
+                be,
+                &self.params,
+                &mut ws,
+                n,
+                &mut mu[..n * l],
+                &mut logvar[..n * l],
+            )?;
             for (r, &(u, _)) in chunk.iter().enumerate() {
                 let m = &mu[r * l..(r + 1) * l];
                 let lv = &logvar[r * l..(r + 1) * l];
@@ -236,7 +344,7 @@ impl FeatureLearner {
         segments: &[f32],
         labels: Option<&[usize]>,
     ) -> Result<(f64, f64)> {
-        let shape = self.model.shape();
+        let shape = self.net.shape();
         let (dim, l, k) = (shape.input, shape.latent, shape.conditions);
         if segments.is_empty() || segments.len() % dim != 0 {
             return Err(Error::shape(format!(
@@ -261,17 +369,20 @@ impl FeatureLearner {
             }
         }
         let cap = n.min(ENCODE_CHUNK);
-        let mut ws = self.model.workspace(cap)?;
-        let be = *self.model.backend();
-        be.fill(be.view_mut(&mut ws.eps, 0..cap * l), 0.0);
+        let be = &self.backend;
+        let mut ws = self.net.workspace(be, cap)?;
+        be.fill(be.view_mut(&mut ws.eps, 0..cap * l), 0.0)?;
+        let chunks = n.div_ceil(cap);
+        // One slot per chunk, downloaded once at the end.
+        let mut recon_slots = be.alloc(chunks)?;
+        let mut kl_slots = be.alloc(chunks)?;
         let mut x = vec![0f32; cap * dim];
         let mut cond = vec![0f32; cap * k];
-        let (mut recon, mut kl) = (0f64, 0f64);
-        for start in (0..n).step_by(cap) {
+        for (c, start) in (0..n).step_by(cap).enumerate() {
             let rows = cap.min(n - start);
             x[..rows * dim].copy_from_slice(&segments[start * dim..(start + rows) * dim]);
             self.normalization.apply(&mut x[..rows * dim])?;
-            be.upload(&x[..rows * dim], be.view_mut(&mut ws.x, 0..rows * dim));
+            be.upload(&x[..rows * dim], be.view_mut(&mut ws.x, 0..rows * dim))?;
             if k > 0 {
                 for r in 0..rows {
                     let row = &mut cond[r * k..(r + 1) * k];
@@ -283,9 +394,24 @@ impl FeatureLearner {
                         None => row.fill(1.0 / k as f32),
                     }
                 }
-                be.upload(&cond[..rows * k], be.view_mut(&mut ws.cond, 0..rows * k));
+                be.upload(&cond[..rows * k], be.view_mut(&mut ws.cond, 0..rows * k))?;
             }
-            let loss = self.model.forward(&mut ws, rows)?;
+            self.net.forward(
+                be,
+                &self.params,
+                &mut ws,
+                rows,
+                be.view_mut(&mut recon_slots, c..c + 1),
+                be.view_mut(&mut kl_slots, c..c + 1),
+            )?;
+        }
+        let (mut recon_host, mut kl_host) = (vec![0f32; chunks], vec![0f32; chunks]);
+        be.download(be.view(&recon_slots, 0..chunks), &mut recon_host)?;
+        be.download(be.view(&kl_slots, 0..chunks), &mut kl_host)?;
+        let (mut recon, mut kl) = (0f64, 0f64);
+        for (c, start) in (0..n).step_by(cap).enumerate() {
+            let rows = cap.min(n - start);
+            let loss = LossParts::from_slots(recon_host[c], kl_host[c], rows);
             recon += f64::from(loss.reconstruction) * rows as f64;
             kl += f64::from(loss.kl) * rows as f64;
         }
@@ -296,9 +422,9 @@ impl FeatureLearner {
     /// parameter names, metadata keys `prefix` + `shape`, `latent`,
     /// `labels`, `normalization`, `segments`, `config`, `seed`, `fold`,
     /// `training`.
-    pub fn write_into(&self, ck: &mut Checkpoint, prefix: &str) {
+    pub fn write_into(&self, ck: &mut Checkpoint, prefix: &str) -> Result<()> {
         let key = |k: &str| format!("{prefix}{k}");
-        ck.set_meta(&key("shape"), self.model.shape());
+        ck.set_meta(&key("shape"), self.net.shape());
         ck.set_meta(&key("latent"), &self.latent());
         ck.set_meta(&key("labels"), &self.label_names);
         ck.set_meta(&key("normalization"), &self.normalization);
@@ -307,18 +433,19 @@ impl FeatureLearner {
         ck.set_meta(&key("seed"), &self.seed);
         ck.set_meta(&key("fold"), &self.fold);
         ck.set_meta(&key("training"), &self.summary);
-        ck.add_params(prefix, self.model.layout(), &self.model.download_params());
+        ck.add_params(prefix, self.net.layout(), &self.host_params()?);
+        Ok(())
     }
 
     /// The checkpoint of this learner alone; its kind is the learner's.
-    pub fn to_checkpoint(&self) -> Checkpoint {
+    pub fn to_checkpoint(&self) -> Result<Checkpoint> {
         let mut ck = Checkpoint::new(self.kind().as_str());
-        self.write_into(&mut ck, "");
-        ck
+        self.write_into(&mut ck, "")?;
+        Ok(ck)
     }
 
     /// Reads a learner stored with `write_into`, checking every tensor's shape.
-    pub fn read_from(ck: &Checkpoint, prefix: &str) -> Result<FeatureLearner> {
+    pub fn read_from(backend: &B, ck: &Checkpoint, prefix: &str) -> Result<FeatureLearner<B>> {
         let key = |k: &str| format!("{prefix}{k}");
         let shape: AutoencoderShape = ck.meta(&key("shape"))?;
         shape
@@ -353,36 +480,43 @@ impl FeatureLearner {
                 ),
             ));
         }
-        let mut model = Autoencoder::new(&Cpu, shape)?;
-        let mut params = vec![0.0; model.layout().len()];
-        ck.read_params(prefix, model.layout(), &mut params)?;
-        model.set_params(&params)?;
-        Ok(FeatureLearner {
-            model,
-            normalization,
-            segments,
-            label_names,
-            config: ck.meta(&key("config"))?,
-            seed: ck.meta(&key("seed"))?,
-            fold: ck.meta(&key("fold"))?,
-            summary: ck.meta(&key("training"))?,
-        })
+        let net = Autoencoder::new(shape)?;
+        let mut params = vec![0.0; net.layout().len()];
+        ck.read_params(prefix, net.layout(), &mut params)?;
+        FeatureLearner::from_host(
+            backend,
+            net,
+            &params,
+            LearnerParts {
+                normalization,
+                segments,
+                label_names,
+                config: ck.meta(&key("config"))?,
+                seed: ck.meta(&key("seed"))?,
+                fold: ck.meta(&key("fold"))?,
+                summary: ck.meta(&key("training"))?,
+            },
+        )
     }
 
     /// Writes the learner's checkpoint atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        self.to_checkpoint().save(path)
+        self.to_checkpoint()?.save(path)
     }
 
     /// Loads a learner checkpoint; with `expected`, a file holding another
     /// kind of learner is an error.
-    pub fn load(path: &Path, expected: Option<LearnerKind>) -> Result<FeatureLearner> {
+    pub fn load(
+        backend: &B,
+        path: &Path,
+        expected: Option<LearnerKind>,
+    ) -> Result<FeatureLearner<B>> {
         let ck = Checkpoint::load(path)?;
         match expected {
             Some(kind) => ck.expect_kind(&[kind.as_str()])?,
             None => ck.expect_kind(&["ae", "vae", "cvae"])?,
         }
-        let learner = Self::read_from(&ck, "")?;
+        let learner = Self::read_from(backend, &ck, "")?;
         if learner.kind().as_str() != ck.kind() {
             return Err(Error::format(
                 path,

@@ -97,8 +97,7 @@ impl<B: Backend> Adam<B> {
             backend.view(grads, 0..n),
             backend.view_mut(&mut self.m, 0..n),
             backend.view_mut(&mut self.v, 0..n),
-        );
-        Ok(())
+        )
     }
 
     /// Steps taken so far (the `t` of the bias correction of the last step).
@@ -120,11 +119,12 @@ impl<B: Backend> Adam<B> {
     }
 
     /// Forgets all history: zero moments, step count 0.
-    pub fn reset(&mut self, backend: &B) {
+    pub fn reset(&mut self, backend: &B) -> Result<()> {
         let n = backend.len(&self.m);
-        backend.fill(backend.view_mut(&mut self.m, 0..n), 0.0);
-        backend.fill(backend.view_mut(&mut self.v, 0..n), 0.0);
+        backend.fill(backend.view_mut(&mut self.m, 0..n), 0.0)?;
+        backend.fill(backend.view_mut(&mut self.v, 0..n), 0.0)?;
         self.steps = 0;
+        Ok(())
     }
 
     /// The first and second moment estimates (e.g. for a checkpoint).

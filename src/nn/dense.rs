@@ -40,7 +40,7 @@
 
 use super::init;
 use super::params::ParamLayout;
-use crate::backend::{Activation, Backend, Transpose};
+use crate::backend::{Activation, Backend, Gemm, Transpose};
 use crate::error::{Error, Result};
 use rand::Rng;
 use std::ops::Range;
@@ -165,24 +165,23 @@ impl Dense {
         self.check_rows("output y", backend.len(y), rows, self.outputs)?;
         let (nx, ny) = (rows * self.inputs, rows * self.outputs);
         backend.gemm(
-            Transpose::No,
-            Transpose::Yes,
-            rows,
-            self.outputs,
-            self.inputs,
-            1.0,
+            &Gemm::new(
+                Transpose::No,
+                Transpose::Yes,
+                rows,
+                self.outputs,
+                self.inputs,
+            ),
             backend.view(x, 0..nx),
             backend.view(params, self.weight.clone()),
-            0.0,
             backend.view_mut(y, 0..ny),
-        );
+        )?;
         backend.bias_act_forward(
             self.act,
             self.outputs,
             backend.view(params, self.bias.clone()),
             backend.view_mut(y, 0..ny),
-        );
-        Ok(())
+        )
     }
 
     /// Backward of [`Dense::forward`] given `dy = dL/dy`:
@@ -230,7 +229,7 @@ impl Dense {
                 backend.view(y, 0..ny),
                 backend.view(dy, 0..ny),
                 backend.view_mut(dz, 0..ny),
-            );
+            )?;
         }
         let dz = if identity {
             backend.view(dy, 0..ny)
@@ -240,23 +239,24 @@ impl Dense {
 
         // dW[out, in] += dz^T [out, rows] x [rows, in]
         backend.gemm(
-            Transpose::Yes,
-            Transpose::No,
-            self.outputs,
-            self.inputs,
-            rows,
-            1.0,
+            &Gemm::new(
+                Transpose::Yes,
+                Transpose::No,
+                self.outputs,
+                self.inputs,
+                rows,
+            )
+            .beta(1.0),
             dz,
             backend.view(x, 0..nx),
-            1.0,
             backend.view_mut(grads, self.weight.clone()),
-        );
+        )?;
         backend.col_sum(
             self.outputs,
             dz,
             backend.view_mut(grads, self.bias.clone()),
             true,
-        );
+        )?;
         let (dx, beta) = match dx {
             InputGrad::Skip => return Ok(()),
             InputGrad::Overwrite(d) => (d, 0.0),
@@ -264,18 +264,18 @@ impl Dense {
         };
         // dx[rows, in] (+)= dz [rows, out] W [out, in]
         backend.gemm(
-            Transpose::No,
-            Transpose::No,
-            rows,
-            self.inputs,
-            self.outputs,
-            1.0,
+            &Gemm::new(
+                Transpose::No,
+                Transpose::No,
+                rows,
+                self.inputs,
+                self.outputs,
+            )
+            .beta(beta),
             dz,
             backend.view(params, self.weight.clone()),
-            beta,
             backend.view_mut(dx, 0..nx),
-        );
-        Ok(())
+        )
     }
 
     fn check_arena(&self, what: &str, len: usize) -> Result<()> {

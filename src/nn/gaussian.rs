@@ -11,8 +11,8 @@
 //! `sse (already a mean over rows) + kl_sum / rows`, so its backward pass is
 //!
 //! ```text
-//! let kl_sum = gauss.forward(&be, rows, &mu, &logvar, &eps, &mut z)?;
-//! let loss = recon + kl_sum / rows as f32;
+//! gauss.forward(&be, rows, &mu, &logvar, &eps, &mut z, kl_slot)?;   // kl_sum
+//! // loss = recon + kl_sum / rows (computed from the downloaded slots)
 //! ... decoder backward gives dz ...
 //! gauss.backward(&be, rows, 1.0 / rows as f32, &mu, &logvar, &eps, &dz, &mut dmu, &mut dlogvar)?;
 //! ```
@@ -38,8 +38,9 @@ impl Gaussian {
         self.latent
     }
 
-    /// Writes `z` and returns the KL divergence summed over all rows and
-    /// latent values (divide by `rows` for the batch mean).
+    /// Writes `z`, and into `kl[0]` the KL divergence summed over all rows
+    /// and latent values (divide by `rows` for the batch mean).
+    #[allow(clippy::too_many_arguments)]
     pub fn forward<B: Backend>(
         &self,
         backend: &B,
@@ -48,7 +49,8 @@ impl Gaussian {
         logvar: &B::Buf,
         eps: &B::Buf,
         z: &mut B::Buf,
-    ) -> Result<f32> {
+        kl: B::ViewMut<'_>,
+    ) -> Result<()> {
         self.check(
             backend,
             rows,
@@ -56,12 +58,13 @@ impl Gaussian {
         )?;
         check_capacity(backend, "gaussian layer z", z, rows, self.latent)?;
         let n = rows * self.latent;
-        Ok(backend.gaussian_forward(
+        backend.gaussian_forward(
             backend.view(mu, 0..n),
             backend.view(logvar, 0..n),
             backend.view(eps, 0..n),
             backend.view_mut(z, 0..n),
-        ))
+            kl,
+        )
     }
 
     /// Backward for the loss `L(z) + kl_weight * kl_sum` given `dz = dL/dz`:
@@ -102,8 +105,7 @@ impl Gaussian {
             backend.view(dz, 0..n),
             backend.view_mut(dmu, 0..n),
             backend.view_mut(dlogvar, 0..n),
-        );
-        Ok(())
+        )
     }
 
     /// Fills `eps` (host memory, `[rows, latent]`) with standard normal draws
@@ -145,14 +147,19 @@ mod tests {
         let cpu = Cpu;
         let (mu, lv, eps) = (vec![0.0; 8], vec![0.0; 7], vec![0.0; 8]);
         let mut z = vec![0.0; 8];
-        let err = g.forward(&cpu, 2, &mu, &lv, &eps, &mut z).unwrap_err();
+        let mut kl = [f32::NAN];
+        let err = g
+            .forward(&cpu, 2, &mu, &lv, &eps, &mut z, &mut kl[..])
+            .unwrap_err();
         assert!(
             err.to_string().contains("logvar") && err.to_string().contains("[2, 4]"),
             "{err}"
         );
         let lv = vec![0.0; 8];
         // mu = 0, logvar = 0 is N(0, 1) itself: no divergence, z = eps.
-        assert_eq!(g.forward(&cpu, 2, &mu, &lv, &eps, &mut z).unwrap(), 0.0);
+        g.forward(&cpu, 2, &mu, &lv, &eps, &mut z, &mut kl[..])
+            .unwrap();
+        assert_eq!(kl[0], 0.0);
     }
 
     #[test]

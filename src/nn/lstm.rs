@@ -17,19 +17,23 @@
 //!
 //! # Computation (the cuDNN scheme)
 //! Forward, per layer: one GEMM for the input part of all gates of the whole
-//! sequence (`[T B, in] x W_ih^T`), then per step one recurrent GEMM
-//! (`h_{t-1} W_hh^T`, added with beta = 1) and one fused pointwise pass
-//! ([`Backend::lstm_cell_forward`]) that stores the activated gates and the
-//! states of every step. Backward, per layer and step from the last: one fused
-//! pointwise pass and one GEMM for the gradient w.r.t. `h_{t-1}`; after the
-//! loop, three large GEMMs (`dW_ih`, `dW_hh`, the gradient w.r.t. the layer's
+//! sequence (`[T B, in] x W_ih^T`), then the recurrence
+//! ([`Backend::lstm_forward`]: per step one recurrent GEMM and one fused
+//! pointwise pass) that stores the activated gates and the states of every
+//! step. Backward, per layer: the recurrence backwards
+//! ([`Backend::lstm_backward`]) gives the gate gradients of every step; after
+//! it, three large GEMMs (`dW_ih`, `dW_hh`, the gradient w.r.t. the layer's
 //! input) and a fixed-order column sum for the biases (`b_ih` and `b_hh` get
-//! the same gradient, since only their sum enters the gates).
+//! the same gradient, since only their sum enters the gates). The recurrence
+//! is one backend operation so that a backend can keep `W_hh` close to its
+//! compute units for the whole sequence.
 //!
 //! # Variable lengths
 //! Any order of lengths in a batch is correct. Sorting a batch by decreasing
 //! length makes the sequences still running at each step the leading rows,
-//! and the per-step GEMMs then skip the finished ones.
+//! which lets a backend skip the finished ones in its per-step GEMMs. The
+//! lengths go up to the backend once per batch (an index buffer), so no
+//! step needs anything from the host.
 //!
 //! # Memory
 //! All activations and scratch live in an [`LstmWorkspace`] sized once for the
@@ -47,12 +51,12 @@
 //! lstm.forward(&be, &arena.params, &x, steps, batch, &lengths, &mut ws)?;
 //! ws.copy_final_hidden(&be, &mut head_input)?;   // [batch, H]
 //! ... head forward, loss, head backward give d_h_last: [batch, H] ...
-//! arena.zero_grads(&be);   // (before the head's backward)
+//! arena.zero_grads(&be)?;   // (before the head's backward)
 //! lstm.backward(&be, &arena.params, &x, &mut ws, None, Some(&d_h_last),
 //!               &mut arena.grads, None)?;
 //! ```
 
-use crate::backend::{Backend, Transpose};
+use crate::backend::{Backend, Gemm, LstmShape, Transpose};
 use crate::error::{Error, Result};
 use crate::nn::init;
 use crate::nn::params::ParamLayout;
@@ -103,24 +107,17 @@ pub struct LstmWorkspace<B: Backend> {
     layers: Vec<LayerBuffers<B>>,
     /// `[T B, 4H]`: gate gradients of the layer being differentiated.
     dgates: B::Buf,
-    /// `[T B, H]`: gradient w.r.t. the current layer's outputs; during the
-    /// backward loop the recurrent part is added into it step by step.
+    /// `[T B, H]`: gradient w.r.t. the current layer's outputs (scratch of
+    /// the backward recurrence).
     dh_seq: B::Buf,
-    /// `[B, H]`: the complete gradient w.r.t. `h_t` of the step at hand.
-    dh_step: B::Buf,
-    /// `[B, H]`: gradient w.r.t. `c_t`, carried from step to step.
-    dc: B::Buf,
-    /// `[B, H]`: receives the (discarded) gradient w.r.t. the zero initial state.
-    dh_initial: B::Buf,
+    /// `[3, B, H]`: scratch of the backward recurrence.
+    scratch: B::Buf,
     /// `[4H]`: the bias gradient of one layer.
     dbias: B::Buf,
-    /// `[T, B]`: whether step `t` of sequence `b` is a real step.
-    active: Vec<bool>,
-    /// `[T]`: rows `0..live_rows[t]` hold every sequence still running at
-    /// step `t`; the per-step GEMMs skip the rest (finished sequences only
-    /// carry their state), which saves most of their padding work when a
-    /// batch is sorted by decreasing length.
-    live_rows: Vec<usize>,
+    /// `[B]`: real steps of each sequence of the last forward pass.
+    lengths: B::Index,
+    /// Host staging of `lengths`.
+    host_lengths: Vec<u32>,
     /// Shape of the last forward pass (0 before the first).
     steps: usize,
     batch: usize,
@@ -236,12 +233,10 @@ impl Lstm {
             layers,
             dgates: backend.alloc(rows * 4 * h)?,
             dh_seq: backend.alloc(rows * h)?,
-            dh_step: backend.alloc(max_batch * h)?,
-            dc: backend.alloc(max_batch * h)?,
-            dh_initial: backend.alloc(max_batch * h)?,
+            scratch: backend.alloc(3 * max_batch * h)?,
             dbias: backend.alloc(4 * h)?,
-            active: vec![false; rows],
-            live_rows: vec![0; max_steps],
+            lengths: backend.alloc_index(max_batch)?,
+            host_lengths: vec![0; max_batch],
             steps: 0,
             batch: 0,
         })
@@ -294,17 +289,17 @@ impl Lstm {
         let (h, g) = (self.hidden, 4 * self.hidden);
         let rows = steps * batch;
         let state = batch * h;
-        for t in 0..steps {
-            for (b, &len) in lengths.iter().enumerate() {
-                ws.active[t * batch + b] = t < len;
-            }
-            ws.live_rows[t] = lengths
-                .iter()
-                .rposition(|&len| t < len)
-                .map_or(0, |b| b + 1);
+        for (dst, &len) in ws.host_lengths.iter_mut().zip(lengths) {
+            *dst = len as u32;
         }
+        backend.upload_index(&ws.host_lengths[..batch], &mut ws.lengths)?;
         ws.steps = steps;
         ws.batch = batch;
+        let shape = LstmShape {
+            hidden: h,
+            steps,
+            batch,
+        };
 
         for (k, lp) in self.layers.iter().enumerate() {
             let (below, rest) = ws.layers.split_at_mut(k);
@@ -319,50 +314,24 @@ impl Lstm {
                 backend.view(params, lp.biases.clone()),
                 backend.view_mut(&mut lb.bias, 0..g),
                 false,
-            );
+            )?;
             backend.gemm(
-                Transpose::No,
-                Transpose::Yes,
-                rows,
-                g,
-                lp.input,
-                1.0,
+                &Gemm::new(Transpose::No, Transpose::Yes, rows, g, lp.input),
                 layer_x,
                 backend.view(params, lp.weight_ih.clone()),
-                0.0,
                 backend.view_mut(&mut lb.gates, 0..rows * g),
-            );
-            backend.fill(backend.view_mut(&mut lb.c, 0..state), 0.0);
-            backend.fill(backend.view_mut(&mut lb.h, 0..state), 0.0);
-            let w_hh = backend.view(params, lp.weight_hh.clone());
-            for t in 0..steps {
-                let gates_t = t * batch * g..(t + 1) * batch * g;
-                let live = ws.live_rows[t];
-                if t > 0 && live > 0 {
-                    // h_0 = 0: the first step has no recurrent part.
-                    backend.gemm(
-                        Transpose::No,
-                        Transpose::Yes,
-                        live,
-                        g,
-                        h,
-                        1.0,
-                        backend.view(&lb.h, t * state..t * state + live * h),
-                        w_hh,
-                        1.0,
-                        backend.view_mut(&mut lb.gates, gates_t.start..gates_t.start + live * g),
-                    );
-                }
-                let two_states = t * state..(t + 2) * state;
-                backend.lstm_cell_forward(
-                    h,
-                    &ws.active[t * batch..(t + 1) * batch],
-                    backend.view(&lb.bias, 0..g),
-                    backend.view_mut(&mut lb.gates, gates_t),
-                    backend.view_mut(&mut lb.c, two_states.clone()),
-                    backend.view_mut(&mut lb.h, two_states),
-                );
-            }
+            )?;
+            backend.fill(backend.view_mut(&mut lb.c, 0..state), 0.0)?;
+            backend.fill(backend.view_mut(&mut lb.h, 0..state), 0.0)?;
+            backend.lstm_forward(
+                shape,
+                backend.index_view(&ws.lengths, 0..batch),
+                backend.view(params, lp.weight_hh.clone()),
+                backend.view(&lb.bias, 0..g),
+                backend.view_mut(&mut lb.gates, 0..rows * g),
+                backend.view_mut(&mut lb.c, 0..rows * h + state),
+                backend.view_mut(&mut lb.h, 0..rows * h + state),
+            )?;
         }
         Ok(())
     }
@@ -429,8 +398,8 @@ impl Lstm {
                 backend.view_mut(&mut ws.dh_seq, 0..rows * h),
                 rows * h,
                 0,
-            ),
-            None => backend.fill(backend.view_mut(&mut ws.dh_seq, 0..rows * h), 0.0),
+            )?,
+            None => backend.fill(backend.view_mut(&mut ws.dh_seq, 0..rows * h), 0.0)?,
         }
         if let Some(d) = d_final {
             // A one-row column sum with `accumulate` adds d_final in place.
@@ -439,67 +408,28 @@ impl Lstm {
                 backend.view(d, 0..state),
                 backend.view_mut(&mut ws.dh_seq, last),
                 true,
-            );
+            )?;
         }
+        let shape = LstmShape {
+            hidden: h,
+            steps,
+            batch,
+        };
 
         let mut dx = dx;
         for (k, lp) in self.layers.iter().enumerate().rev() {
             let (below, rest) = ws.layers.split_at_mut(k);
             let lb = &rest[0];
-            let w_hh = backend.view(params, lp.weight_hh.clone());
-            backend.fill(backend.view_mut(&mut ws.dc, 0..state), 0.0);
-            for t in (0..steps).rev() {
-                let step = t * state..(t + 1) * state;
-                let gates_t = t * batch * g..(t + 1) * batch * g;
-                // dh_seq[t] is complete now (from above, from step t + 1 and
-                // carried past the ends): copy it out so that the cell can add
-                // into dh_seq[t - 1].
-                backend.copy_block(
-                    1,
-                    state,
-                    backend.view(&ws.dh_seq, step.clone()),
-                    state,
-                    0,
-                    backend.view_mut(&mut ws.dh_step, 0..state),
-                    state,
-                    0,
-                );
-                let dh_carry = if t > 0 {
-                    backend.view_mut(&mut ws.dh_seq, step.start - state..step.start)
-                } else {
-                    backend.view_mut(&mut ws.dh_initial, 0..state)
-                };
-                backend.lstm_cell_backward(
-                    h,
-                    &ws.active[t * batch..(t + 1) * batch],
-                    backend.view(&lb.gates, gates_t.clone()),
-                    backend.view(&lb.c, step.clone()),
-                    backend.view(&lb.c, step.start + state..step.end + state),
-                    backend.view(&ws.dh_step, 0..state),
-                    backend.view_mut(&mut ws.dc, 0..state),
-                    backend.view_mut(&mut ws.dgates, gates_t.clone()),
-                    dh_carry,
-                );
-                let live = ws.live_rows[t];
-                if t > 0 && live > 0 {
-                    // Rows past `live` have zero gate gradients: nothing to add.
-                    backend.gemm(
-                        Transpose::No,
-                        Transpose::No,
-                        live,
-                        h,
-                        g,
-                        1.0,
-                        backend.view(&ws.dgates, gates_t.start..gates_t.start + live * g),
-                        w_hh,
-                        1.0,
-                        backend.view_mut(
-                            &mut ws.dh_seq,
-                            step.start - state..step.start - state + live * h,
-                        ),
-                    );
-                }
-            }
+            backend.lstm_backward(
+                shape,
+                backend.index_view(&ws.lengths, 0..batch),
+                backend.view(params, lp.weight_hh.clone()),
+                backend.view(&lb.gates, 0..rows * g),
+                backend.view(&lb.c, 0..rows * h + state),
+                backend.view_mut(&mut ws.dh_seq, 0..rows * h),
+                backend.view_mut(&mut ws.dgates, 0..rows * g),
+                backend.view_mut(&mut ws.scratch, 0..3 * state),
+            )?;
 
             let dgates = backend.view(&ws.dgates, 0..rows * g);
             let layer_x = if k == 0 {
@@ -508,30 +438,18 @@ impl Lstm {
                 backend.view(&below[k - 1].h, state..state + rows * h)
             };
             backend.gemm(
-                Transpose::Yes,
-                Transpose::No,
-                g,
-                lp.input,
-                rows,
-                1.0,
+                &Gemm::new(Transpose::Yes, Transpose::No, g, lp.input, rows).beta(1.0),
                 dgates,
                 layer_x,
-                1.0,
                 backend.view_mut(grads, lp.weight_ih.clone()),
-            );
+            )?;
             backend.gemm(
-                Transpose::Yes,
-                Transpose::No,
-                g,
-                h,
-                rows,
-                1.0,
+                &Gemm::new(Transpose::Yes, Transpose::No, g, h, rows).beta(1.0),
                 dgates,
                 backend.view(&lb.h, 0..rows * h),
-                1.0,
                 backend.view_mut(grads, lp.weight_hh.clone()),
-            );
-            backend.col_sum(g, dgates, backend.view_mut(&mut ws.dbias, 0..g), false);
+            )?;
+            backend.col_sum(g, dgates, backend.view_mut(&mut ws.dbias, 0..g), false)?;
             for bias in [
                 lp.biases.start..lp.biases.start + g,
                 lp.biases.start + g..lp.biases.end,
@@ -541,7 +459,7 @@ impl Lstm {
                     backend.view(&ws.dbias, 0..g),
                     backend.view_mut(grads, bias),
                     true,
-                );
+                )?;
             }
 
             // Gradient w.r.t. this layer's input: the outputs of the layer
@@ -555,17 +473,11 @@ impl Lstm {
             };
             if let Some(target) = target {
                 backend.gemm(
-                    Transpose::No,
-                    Transpose::No,
-                    rows,
-                    lp.input,
-                    g,
-                    1.0,
+                    &Gemm::new(Transpose::No, Transpose::No, rows, lp.input, g),
                     dgates,
                     w_ih,
-                    0.0,
                     target,
-                );
+                )?;
             }
         }
         Ok(())
@@ -641,8 +553,7 @@ impl<B: Backend> LstmWorkspace<B> {
             backend.view_mut(dst, 0..state),
             state,
             0,
-        );
-        Ok(())
+        )
     }
 
     fn ready(&self) -> Result<usize> {

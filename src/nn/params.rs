@@ -106,30 +106,29 @@ impl<B: crate::backend::Backend> ParamArena<B> {
     }
 
     /// Sets every gradient to zero.
-    pub fn zero_grads(&mut self, backend: &B) {
+    pub fn zero_grads(&mut self, backend: &B) -> Result<()> {
         let n = self.layout.len();
-        backend.fill(backend.view_mut(&mut self.grads, 0..n), 0.0);
+        backend.fill(backend.view_mut(&mut self.grads, 0..n), 0.0)
     }
 
     /// Replaces the parameters with host values (same layout).
     pub fn upload(&mut self, backend: &B, host: &[f32]) -> Result<()> {
         crate::error::check_len("parameter arena", host.len(), &[self.layout.len()])?;
         let n = self.layout.len();
-        backend.upload(host, backend.view_mut(&mut self.params, 0..n));
-        Ok(())
+        backend.upload(host, backend.view_mut(&mut self.params, 0..n))
     }
 
     /// The parameters as host values.
-    pub fn download(&self, backend: &B) -> Vec<f32> {
+    pub fn download(&self, backend: &B) -> Result<Vec<f32>> {
         let mut out = vec![0.0; self.layout.len()];
-        backend.download(backend.view(&self.params, 0..out.len()), &mut out);
-        out
+        backend.download(backend.view(&self.params, 0..out.len()), &mut out)?;
+        Ok(out)
     }
 
     /// The gradients as host values.
-    pub fn download_grads(&self, backend: &B) -> Vec<f32> {
+    pub fn download_grads(&self, backend: &B) -> Result<Vec<f32>> {
         let mut out = vec![0.0; self.layout.len()];
-        backend.download(backend.view(&self.grads, 0..out.len()), &mut out);
-        out
+        backend.download(backend.view(&self.grads, 0..out.len()), &mut out)?;
+        Ok(out)
     }
 }

@@ -81,19 +81,33 @@ pub fn fit<B: Backend>(
     let mut arena = ParamArena::zeros(be, layout)?;
     let mut adam = Adam::with_betas(be, arena.len(), config.lr, 0.9, 0.999, 1e-8)?;
     let mut xb = be.alloc(n * inputs)?;
-    be.upload(x, be.view_mut(&mut xb, 0..n * inputs));
+    be.upload(x, be.view_mut(&mut xb, 0..n * inputs))?;
     let mut logits = be.alloc(n * classes)?;
     let mut probs = be.alloc(n * classes)?;
     let mut dlogits = be.alloc(n * classes)?;
     // Unused: the identity activation passes dy through.
     let mut dz = be.alloc(0)?;
-    let targets: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
+    let mut targets = be.alloc_index(n)?;
+    let host_targets: Vec<u32> = labels.iter().map(|&l| l as u32).collect();
+    be.upload_index(&host_targets, &mut targets)?;
+    let mut loss = be.alloc(1)?;
+    let mut xent = [0.0f32];
     let decay = 1.0 / n as f32;
     let mut final_loss = f64::NAN;
     for _ in 0..config.steps {
         dense.forward(be, n, &arena.params, &xb, &mut logits)?;
-        let xent = softmax_xent(be, n, classes, &logits, &targets, &mut probs, &mut dlogits)?;
-        arena.zero_grads(be);
+        softmax_xent(
+            be,
+            n,
+            classes,
+            &logits,
+            &targets,
+            &mut probs,
+            &mut dlogits,
+            be.view_mut(&mut loss, 0..1),
+        )?;
+        be.download(be.view(&loss, 0..1), &mut xent)?;
+        arena.zero_grads(be)?;
         dense.backward(
             be,
             n,
@@ -107,16 +121,16 @@ pub fn fit<B: Backend>(
         )?;
         // The penalty's gradient W / n, added on the host: the layer has a
         // few hundred weights, so the round trip costs nothing.
-        let params = arena.download(be);
-        let mut grads = arena.download_grads(be);
+        let params = arena.download(be)?;
+        let mut grads = arena.download_grads(be)?;
         let mut penalty = 0f64;
         for i in weights.clone() {
             grads[i] += decay * params[i];
             penalty += f64::from(params[i]) * f64::from(params[i]);
         }
         let len = grads.len();
-        be.upload(&grads, be.view_mut(&mut arena.grads, 0..len));
-        final_loss = f64::from(xent) + penalty * f64::from(decay) / 2.0;
+        be.upload(&grads, be.view_mut(&mut arena.grads, 0..len))?;
+        final_loss = f64::from(xent[0]) + penalty * f64::from(decay) / 2.0;
         if !final_loss.is_finite() {
             return Err(Error::config(format!(
                 "logistic regression diverged (objective {final_loss})"
@@ -127,7 +141,7 @@ pub fn fit<B: Backend>(
     Ok(LogReg {
         inputs,
         classes,
-        params: arena.download(be),
+        params: arena.download(be)?,
         final_loss,
     })
 }
@@ -150,11 +164,11 @@ impl LogReg {
         let (layout, dense) = layer(self.inputs, self.classes);
         let arena = ParamArena::from_host(be, layout, &self.params)?;
         let mut xb = be.alloc(x.len())?;
-        be.upload(x, be.view_mut(&mut xb, 0..x.len()));
+        be.upload(x, be.view_mut(&mut xb, 0..x.len()))?;
         let mut logits = be.alloc(rows * self.classes)?;
         dense.forward(be, rows, &arena.params, &xb, &mut logits)?;
         let mut host = vec![0.0; rows * self.classes];
-        be.download(be.view(&logits, 0..host.len()), &mut host);
+        be.download(be.view(&logits, 0..host.len()), &mut host)?;
         host.chunks_exact(self.classes)
             .map(|row| {
                 if row.iter().any(|v| !v.is_finite()) {

@@ -22,7 +22,7 @@
 //! worker is rarely on a core when the halves are spawned, and one worker
 //! then runs both (1.18 ms: each half packs all of B again).
 
-use crate::backend::Transpose;
+use crate::backend::{Gemm, Transpose};
 
 /// Below this many multiply-adds one thread is faster than waking others.
 const PARALLEL_MIN_FLOPS: usize = 1 << 20;
@@ -31,11 +31,8 @@ const PARALLEL_MIN_FLOPS: usize = 1 << 20;
 /// packing full.
 const ROW_ALIGN: usize = 16;
 
-/// `C[m, n] = alpha * op(A) op(B) + beta * C`, see `Backend::gemm`.
-///
-/// `A` is stored `[m, k]` (No) or `[k, m]` (Yes); `B` is stored `[k, n]` (No)
-/// or `[n, k]` (Yes). Only the first `m * n` values of `c` are touched. With
-/// `beta == 0` the old contents of C are never read (NaNs included).
+/// `C[m, n] = alpha * op(A) op(B) + beta * C` over contiguous operands:
+/// [`gemm_op`] with the leading dimensions of [`Gemm::new`].
 ///
 /// # Panics
 /// If a buffer is shorter than its shape needs. Layers check shapes first and
@@ -53,27 +50,48 @@ pub fn gemm(
     beta: f32,
     c: &mut [f32],
 ) {
+    gemm_op(&Gemm::new(ta, tb, m, n, k).alpha(alpha).beta(beta), a, b, c)
+}
+
+/// The product `op` describes (see `Backend::gemm`). Only the `[m, n]` block
+/// of `c` (rows `ldc` apart) is touched. With `beta == 0` the old contents of
+/// C are never read (NaNs included).
+///
+/// # Panics
+/// If a buffer is shorter than its shape and leading dimension need, or a
+/// leading dimension is narrower than its rows.
+pub fn gemm_op(op: &Gemm, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let Gemm { m, n, k, .. } = *op;
+    if let Err(e) = op.check() {
+        panic!("{e}");
+    }
+    let (need_a, need_b, need_c) = op.extents();
     assert!(
-        a.len() >= m * k,
-        "gemm: A has {} values, op(A) is [{m}, {k}]",
-        a.len()
+        a.len() >= need_a,
+        "gemm: A has {} values, op(A) is [{m}, {k}] with lda {}",
+        a.len(),
+        op.lda
     );
     assert!(
-        b.len() >= k * n,
-        "gemm: B has {} values, op(B) is [{k}, {n}]",
-        b.len()
+        b.len() >= need_b,
+        "gemm: B has {} values, op(B) is [{k}, {n}] with ldb {}",
+        b.len(),
+        op.ldb
     );
     assert!(
-        c.len() >= m * n,
-        "gemm: C has {} values, needs [{m}, {n}]",
-        c.len()
+        c.len() >= need_c,
+        "gemm: C has {} values, needs [{m}, {n}] with ldc {}",
+        c.len(),
+        op.ldc
     );
     if m == 0 || n == 0 {
         return;
     }
-    let c = &mut c[..m * n];
-    if k == 0 || alpha == 0.0 {
-        scale_c(beta, c);
+    let c = &mut c[..need_c];
+    if k == 0 || op.alpha == 0.0 {
+        for row in 0..m {
+            scale_c(op.beta, &mut c[row * op.ldc..row * op.ldc + n]);
+        }
         return;
     }
 
@@ -84,17 +102,27 @@ pub fn gemm(
         threads.min(m.div_ceil(ROW_ALIGN))
     };
     if chunks <= 1 {
-        gemm_rows(ta, tb, m, 0, m, n, k, alpha, a, b, beta, c);
+        gemm_rows(op, 0, m, a, b, c);
         return;
     }
     let rows_per_chunk = m.div_ceil(chunks).div_ceil(ROW_ALIGN) * ROW_ALIGN;
     // The chunks write disjoint rows of C: parallel is safe and the order in
     // which they finish does not matter.
     rayon::scope(|s| {
-        for (i, c_rows) in c.chunks_mut(rows_per_chunk * n).enumerate() {
-            let row0 = i * rows_per_chunk;
-            let rows = c_rows.len() / n;
-            s.spawn(move |_| gemm_rows(ta, tb, m, row0, rows, n, k, alpha, a, b, beta, c_rows));
+        let mut rest = c;
+        let mut row0 = 0;
+        while row0 < m {
+            let rows = rows_per_chunk.min(m - row0);
+            let take = if row0 + rows == m {
+                rest.len()
+            } else {
+                rows * op.ldc
+            };
+            let (c_rows, tail) = std::mem::take(&mut rest).split_at_mut(take);
+            rest = tail;
+            let start = row0;
+            s.spawn(move |_| gemm_rows(op, start, rows, a, b, c_rows));
+            row0 += rows;
         }
     });
 }
@@ -109,52 +137,39 @@ fn scale_c(beta: f32, c: &mut [f32]) {
     }
 }
 
-/// Rows `row0 .. row0 + rows` of the `[m, n]` product, single-threaded.
-#[allow(clippy::too_many_arguments)]
-fn gemm_rows(
-    ta: Transpose,
-    tb: Transpose,
-    m: usize,
-    row0: usize,
-    rows: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    a: &[f32],
-    b: &[f32],
-    beta: f32,
-    c_rows: &mut [f32],
-) {
+/// Rows `row0 .. row0 + rows` of the `[m, n]` product, single-threaded;
+/// `c_rows` starts at row `row0` of C.
+fn gemm_rows(op: &Gemm, row0: usize, rows: usize, a: &[f32], b: &[f32], c_rows: &mut [f32]) {
     // Strides express the transposes: element (i, p) of op(A) sits at
     // i * rsa + p * csa in the stored A.
-    let (a_start, rsa, csa) = match ta {
-        Transpose::No => (row0 * k, k as isize, 1),
-        Transpose::Yes => (row0, 1, m as isize),
+    let (a_start, rsa, csa) = match op.ta {
+        Transpose::No => (row0 * op.lda, op.lda as isize, 1),
+        Transpose::Yes => (row0, 1, op.lda as isize),
     };
-    let (rsb, csb) = match tb {
-        Transpose::No => (n as isize, 1),
-        Transpose::Yes => (1, k as isize),
+    let (rsb, csb) = match op.tb {
+        Transpose::No => (op.ldb as isize, 1),
+        Transpose::Yes => (1, op.ldb as isize),
     };
     let a_sub = &a[a_start..];
-    debug_assert_eq!(c_rows.len(), rows * n);
-    // SAFETY: the asserts in `gemm` guarantee every element matrixmultiply
-    // reads lies inside `a` and `b`, and that C's `rows * n` values lie inside
-    // `c_rows`; C's strides (n, 1) never alias.
+    debug_assert!(c_rows.len() >= (rows - 1) * op.ldc + op.n);
+    // SAFETY: the asserts in `gemm_op` guarantee every element matrixmultiply
+    // reads lies inside `a` and `b`, and that C's rows (ldc apart, n wide)
+    // lie inside `c_rows`; ldc >= n, so C's elements never alias.
     unsafe {
         matrixmultiply::sgemm(
             rows,
-            k,
-            n,
-            alpha,
+            op.k,
+            op.n,
+            op.alpha,
             a_sub.as_ptr(),
             rsa,
             csa,
             b.as_ptr(),
             rsb,
             csb,
-            beta,
+            op.beta,
             c_rows.as_mut_ptr(),
-            n as isize,
+            op.ldc as isize,
             1,
         );
     }

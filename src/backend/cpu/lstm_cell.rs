@@ -72,17 +72,21 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// Forward of one step: see `Backend::lstm_cell_forward`. `c` and `h` are
-/// `[2, batch, H]`: previous state in the first block, new state in the second.
+/// Forward of step `step`: `gates: [batch, 4H]` holds the pre-activations
+/// (bias not yet added) on entry and the activated gates on exit; `bias:
+/// [4H]`; `c` and `h` are `[2, batch, H]`: previous state in the first
+/// block, new state in the second. Sequence `b` is active while `step <
+/// lengths[b]`; past its end its state is carried and its gate row untouched.
 pub fn forward(
     hidden: usize,
-    active: &[bool],
+    step: usize,
+    lengths: &[u32],
     bias: &[f32],
     gates: &mut [f32],
     c: &mut [f32],
     h: &mut [f32],
 ) {
-    let batch = active.len();
+    let batch = lengths.len();
     let state = batch * hidden;
     assert_eq!(bias.len(), 4 * hidden, "lstm bias length");
     assert_eq!(gates.len(), 4 * state, "lstm gates length");
@@ -95,7 +99,7 @@ pub fn forward(
     let (h_prev, h) = h.split_at_mut(state);
     let (c_prev, h_prev) = (&*c_prev, &*h_prev);
     let row = |(b, (((g, c), h), (cp, hp))): ForwardRow| {
-        if active[b] {
+        if step < lengths[b] as usize {
             forward_row(hidden, bias, g, cp, c, h);
         } else {
             c.copy_from_slice(cp);
@@ -159,11 +163,20 @@ fn forward_row(
     }
 }
 
-/// Backward of one step: see `Backend::lstm_cell_backward`.
+/// Backward of step `step`. Inputs: the activated `gates`, `c_prev`, `c`
+/// (each `[batch, H]`), and the incoming gradients `dh` (from above and from
+/// the next step, already summed) and `dc` (from the next step). Outputs:
+/// `dgates: [batch, 4H]` (gradient of the pre-activations; zero for inactive
+/// rows), and in place `dc` becomes the gradient w.r.t. `c_prev`.
+/// `dh_carry` holds on entry whatever gradient w.r.t. `h_prev` has been
+/// collected so far; rows of inactive sequences get `dh` added (their
+/// carried state passes its gradient back unchanged), rows of active ones
+/// are left alone (the recurrent GEMM adds their part).
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     hidden: usize,
-    active: &[bool],
+    step: usize,
+    lengths: &[u32],
     gates: &[f32],
     c_prev: &[f32],
     c: &[f32],
@@ -172,7 +185,7 @@ pub fn backward(
     dgates: &mut [f32],
     dh_carry: &mut [f32],
 ) {
-    let batch = active.len();
+    let batch = lengths.len();
     let state = batch * hidden;
     assert_eq!(gates.len(), 4 * state, "lstm gates length");
     assert_eq!(dgates.len(), 4 * state, "lstm gate gradient length");
@@ -189,7 +202,7 @@ pub fn backward(
         return;
     }
     let row = |(b, ((((dg, dc), carry), (g, cp)), (c, dh))): BackwardRow| {
-        if active[b] {
+        if step < lengths[b] as usize {
             backward_row(hidden, g, cp, c, dh, dc, dg);
         } else {
             // The carried state passes its gradient back unchanged: `dc`
@@ -269,6 +282,11 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
+    /// Lengths that make sequence `b` active at step 1 exactly when `active[b]`.
+    fn lengths(active: &[bool]) -> Vec<u32> {
+        active.iter().map(|&a| if a { 2 } else { 1 }).collect()
+    }
+
     fn sig(x: f64) -> f64 {
         1.0 / (1.0 + (-x).exp())
     }
@@ -326,7 +344,15 @@ mod tests {
             let mut gates = pre.clone();
             let mut c = [c_prev.clone(), vec![f32::NAN; batch * hidden]].concat();
             let mut h = [h_prev.clone(), vec![f32::NAN; batch * hidden]].concat();
-            forward(hidden, &active, &bias, &mut gates, &mut c, &mut h);
+            forward(
+                hidden,
+                1,
+                &lengths(&active),
+                &bias,
+                &mut gates,
+                &mut c,
+                &mut h,
+            );
             let state = batch * hidden;
             for (b, &act) in active.iter().enumerate() {
                 if act {
@@ -369,7 +395,15 @@ mod tests {
             let mut gates = pre.clone();
             let mut c = [c_prev.clone(), vec![0.0; batch * hidden]].concat();
             let mut h = [h_prev.clone(), vec![0.0; batch * hidden]].concat();
-            forward(hidden, &active, &bias, &mut gates, &mut c, &mut h);
+            forward(
+                hidden,
+                1,
+                &lengths(&active),
+                &bias,
+                &mut gates,
+                &mut c,
+                &mut h,
+            );
             let c_cur = c[batch * hidden..].to_vec();
             let dh = random(&mut rng, batch * hidden, 1.0);
             let dc_in = random(&mut rng, batch * hidden, 1.0);
@@ -379,7 +413,8 @@ mod tests {
             let mut carry = carry_in.clone();
             backward(
                 hidden,
-                &active,
+                1,
+                &lengths(&active),
                 &gates,
                 &c_prev,
                 &c_cur,
@@ -445,11 +480,20 @@ mod tests {
                 .unwrap();
             pool.install(|| {
                 let (mut g, mut c, mut h) = (pre.clone(), c0.clone(), h0.clone());
-                forward(hidden, &active, &bias, &mut g, &mut c, &mut h);
+                forward(hidden, 1, &lengths(&active), &bias, &mut g, &mut c, &mut h);
                 let (mut dc, mut dg, mut carry) = (dc0.clone(), vec![0.0; g.len()], dh.clone());
                 let (cp, cc) = c.split_at(batch * hidden);
                 backward(
-                    hidden, &active, &g, cp, cc, &dh, &mut dc, &mut dg, &mut carry,
+                    hidden,
+                    1,
+                    &lengths(&active),
+                    &g,
+                    cp,
+                    cc,
+                    &dh,
+                    &mut dc,
+                    &mut dg,
+                    &mut carry,
                 );
                 (g, c, h, dc, dg, carry)
             })

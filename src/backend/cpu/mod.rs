@@ -10,26 +10,56 @@ pub mod adam;
 pub mod gaussian;
 pub mod gemm;
 pub mod loss;
+pub mod lstm;
 pub mod lstm_cell;
 pub mod simd;
 
-use super::{Activation, AdamStep, Backend, Transpose};
-use crate::error::Result;
+use super::{Activation, AdamStep, Backend, Gemm, LstmShape};
+use crate::error::{Error, Result};
 use std::ops::Range;
 
-/// The CPU backend. Stateless: buffers are plain `Vec<f32>`.
+/// The CPU backend. Stateless: buffers are plain `Vec<f32>` and `Vec<u32>`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Cpu;
 
+/// A zero-filled vector, or an error when the memory cannot be had (instead
+/// of the abort of `vec!`).
+fn zeroed<T: Clone + Default>(len: usize, what: &str) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        Error::Device(format!(
+            "cannot allocate a CPU buffer of {len} {what} ({} bytes)",
+            len.saturating_mul(std::mem::size_of::<T>())
+        ))
+    })?;
+    v.resize(len, T::default());
+    Ok(v)
+}
+
 impl Backend for Cpu {
     type Buf = Vec<f32>;
+    type Index = Vec<u32>;
     type View<'a> = &'a [f32];
     type ViewMut<'a> = &'a mut [f32];
+    type IndexView<'a> = &'a [u32];
 
+    fn describe(&self) -> String {
+        format!(
+            "cpu ({} threads, {})",
+            rayon::current_num_threads(),
+            instruction_sets()
+        )
+    }
     fn alloc(&self, len: usize) -> Result<Vec<f32>> {
-        Ok(vec![0.0; len])
+        zeroed(len, "f32 values")
+    }
+    fn alloc_index(&self, len: usize) -> Result<Vec<u32>> {
+        zeroed(len, "indices")
     }
     fn len(&self, buf: &Vec<f32>) -> usize {
+        buf.len()
+    }
+    fn index_len(&self, buf: &Vec<u32>) -> usize {
         buf.len()
     }
     fn view<'a>(&self, buf: &'a Vec<f32>, range: Range<usize>) -> &'a [f32] {
@@ -38,17 +68,27 @@ impl Backend for Cpu {
     fn view_mut<'a>(&self, buf: &'a mut Vec<f32>, range: Range<usize>) -> &'a mut [f32] {
         &mut buf[range]
     }
-    fn split_mut<'a>(&self, buf: &'a mut Vec<f32>, ranges: &[Range<usize>]) -> Vec<&'a mut [f32]> {
-        split_disjoint_mut(buf, ranges)
+    fn index_view<'a>(&self, buf: &'a Vec<u32>, range: Range<usize>) -> &'a [u32] {
+        &buf[range]
     }
-    fn upload(&self, src: &[f32], dst: &mut [f32]) {
+    fn upload(&self, src: &[f32], dst: &mut [f32]) -> Result<()> {
         dst[..src.len()].copy_from_slice(src);
+        Ok(())
     }
-    fn download(&self, src: &[f32], dst: &mut [f32]) {
+    fn upload_index(&self, src: &[u32], dst: &mut Vec<u32>) -> Result<()> {
+        dst[..src.len()].copy_from_slice(src);
+        Ok(())
+    }
+    fn download(&self, src: &[f32], dst: &mut [f32]) -> Result<()> {
         dst.copy_from_slice(&src[..dst.len()]);
+        Ok(())
     }
-    fn fill(&self, dst: &mut [f32], value: f32) {
+    fn synchronize(&self) -> Result<()> {
+        Ok(())
+    }
+    fn fill(&self, dst: &mut [f32], value: f32) -> Result<()> {
         dst.fill(value);
+        Ok(())
     }
     fn copy_block(
         &self,
@@ -60,62 +100,71 @@ impl Backend for Cpu {
         dst: &mut [f32],
         dst_cols: usize,
         dst_col0: usize,
-    ) {
+    ) -> Result<()> {
         simd::copy_block(
             rows, width, src, src_cols, src_col0, dst, dst_cols, dst_col0,
-        )
+        );
+        Ok(())
     }
-    fn gemm(
+    fn gemm(&self, op: &Gemm, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<()> {
+        gemm::gemm_op(op, a, b, c);
+        Ok(())
+    }
+    fn bias_act_forward(
         &self,
-        ta: Transpose,
-        tb: Transpose,
-        m: usize,
-        n: usize,
-        k: usize,
-        alpha: f32,
-        a: &[f32],
-        b: &[f32],
-        beta: f32,
-        c: &mut [f32],
-    ) {
-        gemm::gemm(ta, tb, m, n, k, alpha, a, b, beta, c)
+        act: Activation,
+        cols: usize,
+        bias: &[f32],
+        x: &mut [f32],
+    ) -> Result<()> {
+        simd::bias_act_forward(act, cols, bias, x);
+        Ok(())
     }
-    fn bias_act_forward(&self, act: Activation, cols: usize, bias: &[f32], x: &mut [f32]) {
-        simd::bias_act_forward(act, cols, bias, x)
+    fn act_backward(&self, act: Activation, y: &[f32], dy: &[f32], dx: &mut [f32]) -> Result<()> {
+        simd::act_backward(act, y, dy, dx);
+        Ok(())
     }
-    fn act_backward(&self, act: Activation, y: &[f32], dy: &[f32], dx: &mut [f32]) {
-        simd::act_backward(act, y, dy, dx)
+    fn col_sum(&self, cols: usize, x: &[f32], out: &mut [f32], accumulate: bool) -> Result<()> {
+        simd::col_sum(cols, x, out, accumulate);
+        Ok(())
     }
-    fn col_sum(&self, cols: usize, x: &[f32], out: &mut [f32], accumulate: bool) {
-        simd::col_sum(cols, x, out, accumulate)
-    }
-    fn lstm_cell_forward(
+    fn lstm_forward(
         &self,
-        hidden: usize,
-        active: &[bool],
+        s: LstmShape,
+        lengths: &[u32],
+        w_hh: &[f32],
         bias: &[f32],
         gates: &mut [f32],
         c: &mut [f32],
         h: &mut [f32],
-    ) {
-        lstm_cell::forward(hidden, active, bias, gates, c, h)
+    ) -> Result<()> {
+        lstm::forward(s, lengths, w_hh, bias, gates, c, h);
+        Ok(())
     }
-    fn lstm_cell_backward(
+    fn lstm_backward(
         &self,
-        hidden: usize,
-        active: &[bool],
+        s: LstmShape,
+        lengths: &[u32],
+        w_hh: &[f32],
         gates: &[f32],
-        c_prev: &[f32],
         c: &[f32],
-        dh: &[f32],
-        dc: &mut [f32],
+        dh: &mut [f32],
         dgates: &mut [f32],
-        dh_carry: &mut [f32],
-    ) {
-        lstm_cell::backward(hidden, active, gates, c_prev, c, dh, dc, dgates, dh_carry)
+        scratch: &mut [f32],
+    ) -> Result<()> {
+        lstm::backward(s, lengths, w_hh, gates, c, dh, dgates, scratch);
+        Ok(())
     }
-    fn gaussian_forward(&self, mu: &[f32], logvar: &[f32], eps: &[f32], z: &mut [f32]) -> f32 {
-        gaussian::forward(mu, logvar, eps, z)
+    fn gaussian_forward(
+        &self,
+        mu: &[f32],
+        logvar: &[f32],
+        eps: &[f32],
+        z: &mut [f32],
+        kl: &mut [f32],
+    ) -> Result<()> {
+        kl[0] = gaussian::forward(mu, logvar, eps, z);
+        Ok(())
     }
     fn gaussian_backward(
         &self,
@@ -126,11 +175,20 @@ impl Backend for Cpu {
         dz: &[f32],
         dmu: &mut [f32],
         dlogvar: &mut [f32],
-    ) {
-        gaussian::backward(kl_scale, mu, logvar, eps, dz, dmu, dlogvar)
+    ) -> Result<()> {
+        gaussian::backward(kl_scale, mu, logvar, eps, dz, dmu, dlogvar);
+        Ok(())
     }
-    fn sse_loss(&self, rows: usize, pred: &[f32], target: &[f32], dpred: &mut [f32]) -> f32 {
-        loss::sse(rows, pred, target, dpred)
+    fn sse_loss(
+        &self,
+        rows: usize,
+        pred: &[f32],
+        target: &[f32],
+        dpred: &mut [f32],
+        loss: &mut [f32],
+    ) -> Result<()> {
+        loss[0] = loss::sse(rows, pred, target, dpred);
+        Ok(())
     }
     fn softmax_xent(
         &self,
@@ -139,34 +197,44 @@ impl Backend for Cpu {
         labels: &[u32],
         probs: &mut [f32],
         dlogits: &mut [f32],
-    ) -> f32 {
-        loss::softmax_xent(classes, logits, labels, probs, dlogits)
+        loss: &mut [f32],
+    ) -> Result<()> {
+        loss[0] = loss::softmax_xent(classes, logits, labels, probs, dlogits);
+        Ok(())
     }
-    fn adam(&self, hp: AdamStep, params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32]) {
-        adam::step(hp, params, grads, m, v)
+    fn adam(
+        &self,
+        hp: AdamStep,
+        params: &mut [f32],
+        grads: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+    ) -> Result<()> {
+        adam::step(hp, params, grads, m, v);
+        Ok(())
     }
 }
 
-/// Splits `buf` into the given sorted, non-overlapping ranges.
-///
-/// # Panics
-/// If the ranges are unsorted, overlap or run past the buffer: that is a bug
-/// in the caller's layout, not bad input.
-pub fn split_disjoint_mut<'a>(buf: &'a mut [f32], ranges: &[Range<usize>]) -> Vec<&'a mut [f32]> {
-    let mut out = Vec::with_capacity(ranges.len());
-    let mut rest = buf;
-    let mut consumed = 0;
-    for r in ranges {
-        assert!(
-            r.start >= consumed && r.start <= r.end,
-            "ranges must be sorted and disjoint"
-        );
-        let tail = std::mem::take(&mut rest);
-        let (_, tail) = tail.split_at_mut(r.start - consumed);
-        let (piece, tail) = tail.split_at_mut(r.end - r.start);
-        out.push(piece);
-        rest = tail;
-        consumed = r.end;
-    }
-    out
+/// The SIMD instruction sets the kernels use: `wide`'s, fixed when the
+/// crate is compiled, and matrixmultiply's, chosen from the CPU at run time.
+/// Results are bit-identical for one pair of them.
+pub fn instruction_sets() -> String {
+    let compiled = if cfg!(target_feature = "avx512f") {
+        "avx512f"
+    } else if cfg!(all(target_feature = "avx2", target_feature = "fma")) {
+        "avx2+fma"
+    } else {
+        "sse2"
+    };
+    #[cfg(target_arch = "x86_64")]
+    let gemm = if std::is_x86_feature_detected!("avx512f") {
+        "avx512f"
+    } else if std::is_x86_feature_detected!("fma") && std::is_x86_feature_detected!("avx2") {
+        "avx2+fma"
+    } else {
+        "sse2"
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let gemm = "generic";
+    format!("element-wise {compiled}, gemm {gemm}")
 }

@@ -13,21 +13,18 @@
 //! (batches of each epoch), `classifier-validation` (the stratified split,
 //! one stream per class).
 
-use super::classifier::{
-    Classifier, ClassifierFit, ClassifierFitRequest, ClassifierShape, Sequence,
-};
-use super::classifier_net::{run_all, NetWorkspace, Network};
-use crate::backend::cpu::Cpu;
+use super::confusion::Confusion;
+use super::early_stop::{Decision, Direction, EarlyStopping};
+use super::history::ClassifierEpoch;
+use super::log::JsonLinesLog;
 use crate::backend::Backend;
-use crate::config::AdamPreset;
+use crate::config::{AdamPreset, ClassifierConfig};
 use crate::error::{Error, Result};
-use crate::eval::metrics::Confusion;
-use crate::eval::results::ClassifierEpoch;
+use crate::models::classifier::{shape_for, Classifier, ClassifierShape, Sequence};
+use crate::models::classifier_net::{run_all, NetWorkspace, Network};
 use crate::nn::adam::Adam;
 use crate::nn::params::ParamArena;
 use crate::rng::stream;
-use crate::train::early_stop::{Decision, Direction, EarlyStopping};
-use crate::train::log::JsonLinesLog;
 use rand::seq::SliceRandom;
 use std::time::Instant;
 
@@ -44,12 +41,29 @@ struct EpochLine<'a> {
     seconds: f64,
 }
 
-/// Trains a classifier on the CPU backend: see [`fit_on`].
-pub fn fit(request: &ClassifierFitRequest<'_>, log: &mut JsonLinesLog) -> Result<ClassifierFit> {
-    fit_on(&Cpu, request, log)
+/// Everything one classifier training run needs.
+#[derive(Clone, Copy, Debug)]
+pub struct ClassifierFitRequest<'a> {
+    pub config: &'a ClassifierConfig,
+    pub train: &'a [Sequence<'a>],
+    /// Early stopping watches UA on these.
+    pub validation: &'a [Sequence<'a>],
+    pub label_names: &'a [String],
+    pub seed: u64,
+    /// The held-out fold, `None` when training on the whole corpus.
+    pub fold: Option<u32>,
+    pub progress: bool,
 }
 
-/// Trains a classifier on any backend: Adam (lr from the config, default
+/// The trained classifier (best validation UA weights) and its per-epoch history.
+#[derive(Debug)]
+pub struct ClassifierFit<B: Backend> {
+    pub classifier: Classifier<B>,
+    pub epochs: Vec<ClassifierEpoch>,
+    pub best_epoch: usize,
+}
+
+/// Trains a classifier on backend `be`: Adam (lr from the config, default
 /// betas), shuffled length-bucketed batches, one log line per epoch, early
 /// stopping on validation UA (patience and maximum epochs from the config)
 /// with the best epoch's weights returned.
@@ -57,15 +71,19 @@ pub fn fit(request: &ClassifierFitRequest<'_>, log: &mut JsonLinesLog) -> Result
 /// With an empty validation set there is nothing to stop on: training runs
 /// `max_epochs` epochs and keeps the last weights; the epochs' `val_*`
 /// values are NaN (null in the JSON log) and `best_epoch` is the last one.
-pub fn fit_on<B: Backend>(
+///
+/// The parameters, Adam's moments and the workspace stay on the backend for
+/// the whole run; each batch goes up once, and the training losses come down
+/// once per epoch (one slot per batch).
+pub fn fit<B: Backend>(
     be: &B,
     req: &ClassifierFitRequest<'_>,
     log: &mut JsonLinesLog,
-) -> Result<ClassifierFit> {
+) -> Result<ClassifierFit<B>> {
     fit_bucketed(be, req, log, BUCKET_BATCHES)
 }
 
-/// [`fit_on`] with `bucket_batches` batches per length-sorted chunk instead
+/// [`fit`] with `bucket_batches` batches per length-sorted chunk instead
 /// of [`BUCKET_BATCHES`]; 1 sorts each batch only and 0 not at all (plain
 /// shuffled batches: the reference the classifier bench compares against).
 pub fn fit_bucketed<B: Backend>(
@@ -73,7 +91,7 @@ pub fn fit_bucketed<B: Backend>(
     req: &ClassifierFitRequest<'_>,
     log: &mut JsonLinesLog,
     bucket_batches: usize,
-) -> Result<ClassifierFit> {
+) -> Result<ClassifierFit<B>> {
     let cfg = req.config;
     if req.train.is_empty() {
         return Err(Error::config(
@@ -95,7 +113,7 @@ pub fn fit_bucketed<B: Backend>(
     }
     let input = first.features.len() / first.steps;
     let classes = req.label_names.len();
-    let shape: ClassifierShape = Classifier::shape_for(cfg, input, classes);
+    let shape: ClassifierShape = shape_for(cfg, input, classes);
     let net = Network::new(&shape)?;
     let max_steps = req
         .train
@@ -130,7 +148,12 @@ pub fn fit_bucketed<B: Backend>(
     let mut early = EarlyStopping::new(Direction::Maximize, cfg.patience);
     let mut epochs = Vec::new();
     let mut best_epoch = 0;
-    let mut best_params: Option<Vec<f32>> = None;
+    // The best epoch's weights, kept on the backend.
+    let mut best_params = be.alloc(arena.len())?;
+    let mut have_best = false;
+    let n_params = arena.len();
+    let mut losses = be.alloc(req.train.len().div_ceil(batch_size))?;
+    let mut host_losses = vec![0f32; req.train.len().div_ceil(batch_size)];
     let fold_text = req
         .fold
         .map_or_else(|| "all".to_string(), |f| f.to_string());
@@ -152,23 +175,27 @@ pub fn fit_bucketed<B: Backend>(
                 &format!("classifier fold {fold_text} epoch {}", epoch + 1),
             )
         });
-        let mut loss_sum = 0f64;
-        for range in &batches {
+        for (step, range) in batches.iter().enumerate() {
             batch.clear();
             batch.extend(order[range.clone()].iter().map(|&i| req.train[i]));
             net.load_batch(be, &mut ws, &batch)?;
             net.forward(be, &arena.params, &mut ws)?;
-            let loss = net.loss(be, &mut ws)?;
-            arena.zero_grads(be);
+            net.loss(be, &mut ws, be.view_mut(&mut losses, step..step + 1))?;
+            arena.zero_grads(be)?;
             net.backward(be, &arena.params, &mut arena.grads, &mut ws)?;
             adam.step(be, &mut arena.params, &arena.grads)?;
-            loss_sum += f64::from(loss) * range.len() as f64;
             if let Some(b) = &bar {
                 b.inc(1);
             }
         }
         if let Some(b) = bar {
             b.finish_and_clear();
+        }
+        let host_losses = &mut host_losses[..batches.len()];
+        be.download(be.view(&losses, 0..batches.len()), host_losses)?;
+        let mut loss_sum = 0f64;
+        for (range, &loss) in batches.iter().zip(host_losses.iter()) {
+            loss_sum += f64::from(loss) * range.len() as f64;
         }
         let (val_loss, confusion) = validate(be, &net, &arena.params, &mut ws, req.validation)?;
         let record = ClassifierEpoch {
@@ -193,24 +220,34 @@ pub fn fit_bucketed<B: Backend>(
         match early.update(epoch, ua) {
             Decision::Improved => {
                 best_epoch = epoch;
-                best_params = Some(arena.download(be));
+                be.copy_block(
+                    1,
+                    n_params,
+                    be.view(&arena.params, 0..n_params),
+                    n_params,
+                    0,
+                    be.view_mut(&mut best_params, 0..n_params),
+                    n_params,
+                    0,
+                )?;
+                have_best = true;
             }
             Decision::Continue => {}
             Decision::Stop => break,
         }
     }
-    let params = match best_params {
-        Some(p) => p,
-        None if req.validation.is_empty() => arena.download(be),
-        None => {
-            return Err(Error::config(format!(
-                "classifier training (fold {fold_text}) diverged: no epoch gave a finite validation UA \
-                 (try a lower classifier.lr)"
-            )))
-        }
+    let params = if have_best {
+        best_params
+    } else if req.validation.is_empty() {
+        arena.params
+    } else {
+        return Err(Error::config(format!(
+            "classifier training (fold {fold_text}) diverged: no epoch gave a finite validation UA \
+             (try a lower classifier.lr)"
+        )));
     };
     Ok(ClassifierFit {
-        classifier: Classifier::from_params(shape, params)?,
+        classifier: Classifier::from_buffer(be, shape, params)?,
         epochs,
         best_epoch,
     })

@@ -8,20 +8,22 @@
 //! `learner-shuffle` (batch order per epoch), `vae-noise` (reparameterisation
 //! noise per epoch, drawn on the host so every backend sees the same noise).
 
-use super::autoencoder::{Autoencoder, AutoencoderShape, LearnerKind, LossParts, Workspace};
-use super::feature_learner::{FeatureLearner, TrainingSummary};
+use super::early_stop::{Decision, Direction, EarlyStopping};
+use super::log::JsonLinesLog;
 use crate::audio::N_MELS;
-use crate::backend::cpu::Cpu;
 use crate::backend::Backend;
 use crate::config::{LearnerConfig, SegmentConfig};
 use crate::error::{Error, Result};
 use crate::features::normalize::BandStats;
 use crate::features::segments::segment_dim;
+use crate::models::autoencoder::{
+    Autoencoder, AutoencoderShape, LearnerKind, LossParts, Workspace,
+};
+use crate::models::feature_learner::{FeatureLearner, LearnerParts, TrainingSummary};
 use crate::nn::adam::Adam;
 use crate::nn::gaussian::Gaussian;
+use crate::nn::params::ParamArena;
 use crate::rng::stream;
-use crate::train::early_stop::{Decision, Direction, EarlyStopping};
-use crate::train::log::JsonLinesLog;
 use rand::seq::SliceRandom;
 use std::time::Instant;
 
@@ -61,17 +63,16 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
-/// Trains a feature learner on the CPU backend.
-pub fn fit(request: &FitRequest<'_>, log: &mut JsonLinesLog) -> Result<FeatureLearner> {
-    fit_on(&Cpu, request, log)
-}
-
-/// Trains a feature learner on any backend; the result lives on the CPU.
-pub fn fit_on<B: Backend + Clone>(
+/// Trains a feature learner on `backend`; the result lives there too.
+///
+/// The parameters, Adam's moments and the workspace stay on the backend for
+/// the whole run; each batch (and its noise) goes up once, and the losses come
+/// down once per epoch (one slot per batch).
+pub fn fit<B: Backend>(
     backend: &B,
     req: &FitRequest<'_>,
     log: &mut JsonLinesLog,
-) -> Result<FeatureLearner> {
+) -> Result<FeatureLearner<B>> {
     let cfg = req.config;
     let dim = segment_dim(req.segments_config);
     let fold_key = req.fold.unwrap_or(u32::MAX);
@@ -126,11 +127,16 @@ pub fn fit_on<B: Backend + Clone>(
 
     let (train_idx, val_idx) = validation_split(n, cfg.validation_fraction, req.seed, req.fold);
 
-    let mut model = Autoencoder::new(backend, shape)?;
+    let mut model = Autoencoder::new(shape)?;
     model.set_kl_weight(cfg.kl_weight);
-    model.init_pytorch(&mut stream(req.seed, "learner-init", fold_key, 0))?;
+    let mut host_params = vec![0.0f32; model.layout().len()];
+    model.init(
+        &mut stream(req.seed, "learner-init", fold_key, 0),
+        &mut host_params,
+    )?;
+    let mut arena = ParamArena::from_host(backend, model.layout().clone(), &host_params)?;
     let cap = cfg.batch.min(train_idx.len());
-    let mut ws = model.workspace(cap)?;
+    let mut ws = model.workspace(backend, cap)?;
     let n_params = model.layout().len();
     let mut adam = Adam::new(backend, n_params, cfg.lr, cfg.adam)?;
     let l = cfg.latent;
@@ -144,6 +150,8 @@ pub fn fit_on<B: Backend + Clone>(
     let mut best: Option<(usize, LossParts)> = None;
     let mut epochs_run = 0;
     let batches = train_idx.len().div_ceil(cap);
+    let val_batches = val_idx.len().div_ceil(cap);
+    let mut slots = LossSlots::new(backend, batches.max(val_batches))?;
 
     for epoch in 0..cfg.max_epochs {
         let started = Instant::now();
@@ -166,22 +174,20 @@ pub fn fit_on<B: Backend + Clone>(
             epoch as u32,
         ));
         let mut noise = stream(req.seed, "vae-noise", fold_key, epoch as u32);
-        let (mut sum_recon, mut sum_kl) = (0f64, 0f64);
-        for chunk in order.chunks(cap) {
+        for (step, chunk) in order.chunks(cap).enumerate() {
             let rows = chunk.len();
-            host.gather(backend, &mut ws, &data, dim, req.labels, conditions, chunk);
+            host.gather(backend, &mut ws, &data, dim, req.labels, conditions, chunk)?;
             if req.kind.is_variational() {
                 Gaussian::draw_eps(&mut noise, &mut host.eps[..rows * l]);
                 backend.upload(
                     &host.eps[..rows * l],
                     backend.view_mut(&mut ws.eps, 0..rows * l),
-                );
+                )?;
             }
-            let loss = model.forward(&mut ws, rows)?;
-            model.backward(&mut ws, rows)?;
-            adam.step(backend, model.params_mut(), &ws.grads)?;
-            sum_recon += f64::from(loss.reconstruction) * rows as f64;
-            sum_kl += f64::from(loss.kl) * rows as f64;
+            let (recon, kl) = slots.views(backend, step);
+            model.forward(backend, &arena.params, &mut ws, rows, recon, kl)?;
+            model.backward(backend, &arena.params, &mut arena.grads, &mut ws, rows)?;
+            adam.step(backend, &mut arena.params, &arena.grads)?;
             if let Some(b) = &bar {
                 b.inc(1);
             }
@@ -189,6 +195,7 @@ pub fn fit_on<B: Backend + Clone>(
         if let Some(b) = bar {
             b.finish_and_clear();
         }
+        let (sum_recon, sum_kl) = slots.sums(backend, order.chunks(cap).map(<[usize]>::len))?;
         let m = train_idx.len() as f64;
         let (train_recon, train_kl) = (sum_recon / m, sum_kl / m);
         // Without a validation part, early stopping watches the training loss.
@@ -196,7 +203,17 @@ pub fn fit_on<B: Backend + Clone>(
             (train_recon, train_kl)
         } else {
             evaluate(
-                backend, &model, &mut ws, &mut host, &data, dim, req.labels, conditions, &val_idx,
+                backend,
+                &model,
+                &arena.params,
+                &mut ws,
+                &mut slots,
+                &mut host,
+                &data,
+                dim,
+                req.labels,
+                conditions,
+                &val_idx,
             )?
         };
         epochs_run = epoch + 1;
@@ -213,7 +230,7 @@ pub fn fit_on<B: Backend + Clone>(
         })?;
         match early.update(epoch, val.0) {
             Decision::Improved => {
-                backend.download(backend.view(model.params(), 0..n_params), &mut best_params);
+                backend.download(backend.view(&arena.params, 0..n_params), &mut best_params)?;
                 best = Some((
                     epoch,
                     LossParts {
@@ -232,25 +249,27 @@ pub fn fit_on<B: Backend + Clone>(
             req.kind
         ))
     })?;
-    let mut trained = Autoencoder::new(&Cpu, model.shape().clone())?;
-    trained.set_params(&best_params)?;
-    Ok(FeatureLearner {
-        model: trained,
-        normalization,
-        segments: req.segments_config.clone(),
-        label_names: req.label_names.to_vec(),
-        config: cfg.clone(),
-        seed: req.seed,
-        fold: req.fold,
-        summary: TrainingSummary {
-            best_epoch,
-            epochs_run,
-            best_val_reconstruction: f64::from(best_loss.reconstruction),
-            best_val_kl: f64::from(best_loss.kl),
-            train_segments: train_idx.len(),
-            val_segments: val_idx.len(),
+    FeatureLearner::from_host(
+        backend,
+        model,
+        &best_params,
+        LearnerParts {
+            normalization,
+            segments: req.segments_config.clone(),
+            label_names: req.label_names.to_vec(),
+            config: cfg.clone(),
+            seed: req.seed,
+            fold: req.fold,
+            summary: TrainingSummary {
+                best_epoch,
+                epochs_run,
+                best_val_reconstruction: f64::from(best_loss.reconstruction),
+                best_val_kl: f64::from(best_loss.kl),
+                train_segments: train_idx.len(),
+                val_segments: val_idx.len(),
+            },
         },
-    })
+    )
 }
 
 fn fold_label(fold: Option<u32>) -> String {
@@ -304,12 +323,12 @@ impl HostBatch {
         labels: Option<&[usize]>,
         conditions: usize,
         idx: &[usize],
-    ) {
+    ) -> Result<()> {
         let rows = idx.len();
         for (r, &i) in idx.iter().enumerate() {
             self.x[r * dim..(r + 1) * dim].copy_from_slice(&data[i * dim..(i + 1) * dim]);
         }
-        be.upload(&self.x[..rows * dim], be.view_mut(&mut ws.x, 0..rows * dim));
+        be.upload(&self.x[..rows * dim], be.view_mut(&mut ws.x, 0..rows * dim))?;
         if conditions > 0 {
             let labels = labels.expect("CVAE labels checked by fit");
             let k = conditions;
@@ -320,17 +339,63 @@ impl HostBatch {
             be.upload(
                 &self.cond[..rows * k],
                 be.view_mut(&mut ws.cond, 0..rows * k),
-            );
+            )?;
         }
+        Ok(())
+    }
+}
+
+/// One reconstruction and one KL slot per batch of an epoch, on the backend:
+/// the losses come down once per epoch.
+struct LossSlots<B: Backend> {
+    recon: B::Buf,
+    kl: B::Buf,
+    host_recon: Vec<f32>,
+    host_kl: Vec<f32>,
+}
+
+impl<B: Backend> LossSlots<B> {
+    fn new(be: &B, batches: usize) -> Result<Self> {
+        Ok(LossSlots {
+            recon: be.alloc(batches)?,
+            kl: be.alloc(batches)?,
+            host_recon: vec![0.0; batches],
+            host_kl: vec![0.0; batches],
+        })
+    }
+
+    /// The two slots of batch `step`.
+    fn views<'a>(&'a mut self, be: &B, step: usize) -> (B::ViewMut<'a>, B::ViewMut<'a>) {
+        (
+            be.view_mut(&mut self.recon, step..step + 1),
+            be.view_mut(&mut self.kl, step..step + 1),
+        )
+    }
+
+    /// Downloads the slots of batches with the given row counts and returns
+    /// the reconstruction and KL summed over their rows, in batch order.
+    fn sums(&mut self, be: &B, rows: impl ExactSizeIterator<Item = usize>) -> Result<(f64, f64)> {
+        let n = rows.len();
+        be.download(be.view(&self.recon, 0..n), &mut self.host_recon[..n])?;
+        be.download(be.view(&self.kl, 0..n), &mut self.host_kl[..n])?;
+        let (mut recon, mut kl) = (0f64, 0f64);
+        for (b, rows) in rows.enumerate() {
+            let loss = LossParts::from_slots(self.host_recon[b], self.host_kl[b], rows);
+            recon += f64::from(loss.reconstruction) * rows as f64;
+            kl += f64::from(loss.kl) * rows as f64;
+        }
+        Ok((recon, kl))
     }
 }
 
 /// Mean reconstruction and KL over the rows `idx`, with z = mu.
 #[allow(clippy::too_many_arguments)]
-fn evaluate<B: Backend + Clone>(
+fn evaluate<B: Backend>(
     be: &B,
-    model: &Autoencoder<B>,
+    model: &Autoencoder,
+    params: &B::Buf,
     ws: &mut Workspace<B>,
+    slots: &mut LossSlots<B>,
     host: &mut HostBatch,
     data: &[f32],
     dim: usize,
@@ -340,14 +405,13 @@ fn evaluate<B: Backend + Clone>(
 ) -> Result<(f64, f64)> {
     let cap = ws.capacity();
     let l = model.shape().latent;
-    be.fill(be.view_mut(&mut ws.eps, 0..cap * l), 0.0);
-    let (mut recon, mut kl) = (0f64, 0f64);
-    for chunk in idx.chunks(cap) {
-        host.gather(be, ws, data, dim, labels, conditions, chunk);
-        let loss = model.forward(ws, chunk.len())?;
-        recon += f64::from(loss.reconstruction) * chunk.len() as f64;
-        kl += f64::from(loss.kl) * chunk.len() as f64;
+    be.fill(be.view_mut(&mut ws.eps, 0..cap * l), 0.0)?;
+    for (step, chunk) in idx.chunks(cap).enumerate() {
+        host.gather(be, ws, data, dim, labels, conditions, chunk)?;
+        let (recon, kl) = slots.views(be, step);
+        model.forward(be, params, ws, chunk.len(), recon, kl)?;
     }
+    let (recon, kl) = slots.sums(be, idx.chunks(cap).map(<[usize]>::len))?;
     Ok((recon / idx.len() as f64, kl / idx.len() as f64))
 }
 

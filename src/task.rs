@@ -1,0 +1,46 @@
+//! What a classifier predicts: the task of SPEC §5.
+
+use serde::{Deserialize, Serialize};
+
+/// What a classifier predicts (SPEC §5).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// Four emotions (neutral, happy, sad, angry); leave one group out.
+    Categorical,
+    /// Valence in three bins; leave one speaker out.
+    Valence,
+    /// Arousal (activation) in three bins; leave one speaker out.
+    Arousal,
+    /// Dominance (power) in three bins; leave one speaker out.
+    Dominance,
+}
+
+impl Task {
+    pub const DIMENSIONS: [Task; 3] = [Task::Valence, Task::Arousal, Task::Dominance];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Categorical => "categorical",
+            Task::Valence => "valence",
+            Task::Arousal => "arousal",
+            Task::Dominance => "dominance",
+        }
+    }
+
+    pub fn is_dimensional(self) -> bool {
+        self != Task::Categorical
+    }
+}
