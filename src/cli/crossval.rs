@@ -213,11 +213,15 @@ pub fn cell_text(cell: &CellResult) -> String {
     };
     let _ = writeln!(
         t,
-        "{}{oracle}, {} task, {} subset, latent {}: {} folds, {} test utterances",
+        "{}{oracle}, {} task, {} subset{}: {} folds, {} test utterances",
         row_label(&cell.model),
         cell.task.name(),
         cell.subset.name(),
-        cell.latent,
+        if cell.latent > 0 {
+            format!(", latent {}", cell.latent)
+        } else {
+            String::new()
+        },
         cell.folds.len(),
         s.confusion.total()
     );

@@ -460,6 +460,23 @@ mod tests {
         let two = cells_of(&full, plan, Table::Two);
         assert_eq!(two.len(), 9);
         assert_eq!(two[8], "cvae-dominance-complete-L128");
+        // The baselines: majority, logistic regression, the LSTM on LogMel,
+        // on each Table 1 subset and (with Table 2) each dimension.
+        let with_baselines = Plan {
+            baselines: true,
+            ..plan
+        };
+        let baselines = cells_of(&full, with_baselines, Table::Baseline);
+        assert_eq!(baselines.len(), 3 * 3 + 3 * 3);
+        assert_eq!(
+            baselines[..3],
+            [
+                "majority-categorical-improvised",
+                "logreg-categorical-improvised",
+                "logmel-categorical-improvised"
+            ]
+        );
+        assert_eq!(baselines[17], "logmel-dominance-complete");
         let skipped = Plan {
             dimensional: false,
             sweep: false,
