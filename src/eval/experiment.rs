@@ -308,6 +308,11 @@ pub fn notes(
     } else {
         notes.push("Figure 2 not run (--skip-sweep)".into());
     }
+    if plan.baselines {
+        notes.push(
+            "baselines on the same folds: the majority class of each fold's training utterances; logistic regression on each utterance's per-band LogMel mean and std (160 values, no seed enters it); the same LSTM classifier on the z-scored LogMel segments (no feature learner)".into(),
+        );
+    }
     if !data.skipped.is_empty() {
         notes.push(format!(
             "{} input files skipped (listed with the reason in skipped.json)",
@@ -321,7 +326,7 @@ pub fn notes(
             .map(|(label, n)| format!("{label} {n}"))
             .collect();
         notes.push(format!(
-            "utterances whose label is not one of the four classes are not used (by label): {}",
+            "utterances whose label is not one of the four classes are left out of the categorical task (by label): {}",
             list.join(", ")
         ));
     }
