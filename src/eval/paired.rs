@@ -40,6 +40,9 @@ pub struct Comparison {
     pub permutations: usize,
     /// Two-sided sign-flip permutation p-value, (1 + hits) / (1 + permutations).
     pub p_value: f64,
+    /// Both the test (p < 5%) and the interval (0 outside it) say the
+    /// difference is not noise. With few units they can disagree: six units
+    /// all of one sign give p = 2/64 whatever their spread.
     pub distinguishable: bool,
 }
 
@@ -98,6 +101,7 @@ pub fn compare(a: &[&CellResult], b: &[&CellResult]) -> Option<Comparison> {
     }
     let purpose = format!("paired-sign-flip/{}/{}", fa.id(), fb.id());
     let p_value = sign_flip_p(&diffs, PERMUTATIONS, &purpose);
+    let ua_difference = Interval::of(&diffs);
     Some(Comparison {
         a: fa.id(),
         b: fb.id(),
@@ -106,10 +110,10 @@ pub fn compare(a: &[&CellResult], b: &[&CellResult]) -> Option<Comparison> {
         task: fa.task,
         subset: fa.subset,
         units: diffs.len(),
-        ua_difference: Interval::of(&diffs),
+        distinguishable: p_value < LEVEL && excludes_zero(&ua_difference),
+        ua_difference,
         permutations: PERMUTATIONS,
         p_value,
-        distinguishable: p_value < LEVEL,
     })
 }
 
@@ -154,6 +158,12 @@ pub fn compare_all(models: &[CellResult], baselines: &[CellResult]) -> Vec<Compa
     out
 }
 
+/// Whether a 95% interval leaves 0 out.
+pub fn excludes_zero(i: &Interval) -> bool {
+    i.half_width
+        .is_some_and(|h| i.mean - h > 0.0 || i.mean + h < 0.0)
+}
+
 fn refs(v: &[CellResult]) -> Vec<&CellResult> {
     v.iter().collect()
 }
@@ -172,6 +182,11 @@ pub fn sentence(c: &Comparison, name: impl Fn(&str) -> String) -> String {
     let verdict = if c.distinguishable {
         format!(
             "distinguishable from noise at the {:.0}% level",
+            100.0 * LEVEL
+        )
+    } else if c.p_value < LEVEL {
+        format!(
+            "not clearly distinguishable from noise: the test is below {:.0}% but the interval includes 0",
             100.0 * LEVEL
         )
     } else {
@@ -210,5 +225,20 @@ mod tests {
         assert_eq!(p1, sign_flip_p(&mixed, 2000, "x"));
         assert!(p1 > 0.05 && p1 < 0.5, "{p1}");
         assert_eq!(sign_flip_p(&[], 100, "x"), 1.0);
+    }
+
+    #[test]
+    fn an_interval_excludes_zero_only_when_both_ends_are_on_one_side() {
+        let of = |mean, h| Interval {
+            mean,
+            half_width: Some(h),
+        };
+        assert!(excludes_zero(&of(0.05, 0.03)));
+        assert!(excludes_zero(&of(-0.05, 0.03)));
+        assert!(!excludes_zero(&of(0.056, 0.078)));
+        assert!(!excludes_zero(&Interval {
+            mean: 0.1,
+            half_width: None
+        }));
     }
 }
