@@ -104,7 +104,7 @@ fn each_seed_gives_the_numbers_of_a_run_with_that_seed_alone() {
             "synth",
             "--data",
             s(corpus()),
-            "--model",
+            "--learner",
             "vae",
             "--task",
             "arousal",

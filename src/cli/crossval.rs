@@ -2,6 +2,7 @@
 
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
+use super::seed::SeedArg;
 use super::seeds_arg::SeedsArgs;
 use super::Global;
 use crate::backend::Backend;
@@ -36,8 +37,8 @@ pub struct Args {
     pub corpus: CorpusArgs,
     /// Feature learner (none: the classifier on the z-scored LogMel
     /// segments; majority, logreg: the baselines without the classifier).
-    #[arg(long, value_enum)]
-    pub model: LearnerChoice,
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub learner: LearnerChoice,
     /// What to classify.
     #[arg(long, value_enum, default_value_t = Task::Categorical)]
     pub task: Task,
@@ -65,8 +66,10 @@ pub struct Args {
     /// configuration, seed and corpus must be the same).
     #[arg(long)]
     pub resume: bool,
+    #[command(flatten)]
+    pub seed: SeedArg,
     /// Output directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
 }
 
@@ -85,7 +88,7 @@ impl From<CvaeConditionArg> for CvaeCondition {
     }
 }
 
-pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
+pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
     let mut config = args.config.resolve()?;
     if let Some(l) = args.latent {
         config.learner.latent = l;
@@ -114,7 +117,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
             which.name()
         );
     }
-    let method = Method::from(args.model);
+    let method = Method::from(args.learner);
     let spec = if method.has_latent() {
         CellSpec {
             model: method,
@@ -125,7 +128,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     } else {
         CellSpec::baseline(method, args.task, args.subset)
     };
-    let seeds = args.seeds.resolve(global)?;
+    let seeds = args.seeds.resolve(args.seed.seed)?;
     let mut runs = Vec::with_capacity(seeds.0.len());
     let mut folds_computed = 0;
     let limit = stop_after_folds()?;

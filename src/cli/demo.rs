@@ -5,6 +5,7 @@ use super::config::ConfigArgs;
 use super::corpus_input;
 use super::reproduce::{reproduce, Request};
 use super::run_args::CorpusArgs;
+use super::seed::SeedArg;
 use super::Global;
 use crate::backend::Backend;
 use crate::corpus::synth::{self, Options, Size};
@@ -27,21 +28,23 @@ numbers show that the pipeline works, not how well it recognises real emotions."
 )]
 pub struct Args {
     /// Output directory (the corpus goes to OUT/corpus, the run to OUT/run).
-    #[arg(long, value_name = "DIR", default_value = "vaeser-demo")]
+    #[arg(short, long, value_name = "DIR", default_value = "vaeser-demo")]
     pub out: PathBuf,
     /// Configuration file read over the `quick` preset.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub seed: SeedArg,
 }
 
-pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
+pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
     let started = Instant::now();
     let corpus_dir = args.out.join("corpus");
     let run_dir = args.out.join("run");
     let summary = synth::generate(
         &corpus_dir,
         &Options {
-            seed: global.seed,
+            seed: args.seed.seed,
             size: Size::Small,
         },
     )?;
@@ -81,12 +84,12 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
                 baselines: true,
                 dimensional_utterances: Default::default(),
             },
-            seeds: &SeedList::single(global.seed),
+            seeds: &SeedList::single(args.seed.seed),
             shard: None,
             resume: false,
             out: &run_dir,
         },
-        global,
+        args.seed.seed,
         backend,
     )?;
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());

@@ -72,6 +72,7 @@ pub fn run(args: Args, _global: &Global) -> Result<()> {
     let kind = args.corpus.corpus.into();
     let data = &args.corpus.data;
     let start = Instant::now();
+    args.corpus.check_data()?;
     let corpus = corpus::load(
         kind,
         data,
@@ -149,7 +150,7 @@ pub fn run(args: Args, _global: &Global) -> Result<()> {
         print_summary(&summary);
     }
     if summary.with_features == 0 {
-        return Err(Error::config(format!(
+        return Err(Error::data(format!(
             "{}: no utterance gave features ({} skipped)",
             data.display(),
             summary.skipped.len()

@@ -59,13 +59,9 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     run.out = args.out.clone();
     run.resume = true;
     run.shard = None;
-    // The recorded seed; this invocation's threads and device (every fold
-    // is read back, none computed, and the thread pool is already built).
-    let merged = Global {
-        seed: recorded.global.seed,
-        ..global.clone()
-    };
-    super::reproduce::run(run, &merged, backend)
+    // The recorded seeds (part of the command); this invocation's threads
+    // and device: every fold is read back, none computed.
+    super::reproduce::run(run, global, backend)
 }
 
 /// Copies every `seed-*/` file of every cell under `from` into `to`; returns

@@ -2,6 +2,7 @@
 
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
+use super::seed::SeedArg;
 use super::seeds_arg::SeedsArgs;
 use super::Global;
 use crate::backend::Backend;
@@ -63,14 +64,16 @@ pub struct Args {
     /// merge` assembles the report from every shard's directory.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    #[command(flatten)]
+    pub seed: SeedArg,
     /// Output directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
 }
 
-pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
+pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
     let config = args.config.resolve()?;
-    let seeds = args.seeds.resolve(global)?;
+    let seeds = args.seeds.resolve(args.seed.seed)?;
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     reproduce(
         &args.corpus,
@@ -88,7 +91,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
             resume: args.resume,
             out: &args.out,
         },
-        global,
+        args.seed.seed,
         backend,
     )
 }
@@ -109,7 +112,7 @@ pub fn reproduce<B: Backend>(
     config: &crate::config::Config,
     preset: &str,
     request: &Request<'_>,
-    global: &Global,
+    seed: u64,
     backend: &B,
 ) -> Result<()> {
     let Request {
@@ -138,7 +141,7 @@ pub fn reproduce<B: Backend>(
         plan,
         seeds,
         DriverOptions {
-            seed: global.seed,
+            seed,
             out: Some(out.to_path_buf()),
             resume,
             progress: progress(),

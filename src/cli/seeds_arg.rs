@@ -1,7 +1,6 @@
 //! `--seeds`, taken by the commands that cross-validate (`crossval`,
 //! `reproduce`).
 
-use super::Global;
 use crate::error::Result;
 use crate::eval::seeds::SeedList;
 
@@ -17,10 +16,11 @@ pub struct SeedsArgs {
 }
 
 impl SeedsArgs {
-    pub fn resolve(&self, global: &Global) -> Result<SeedList> {
+    /// `first`: the command's --seed.
+    pub fn resolve(&self, first: u64) -> Result<SeedList> {
         match &self.seeds {
-            Some(text) => SeedList::parse(text, global.seed),
-            None => Ok(SeedList::single(global.seed)),
+            Some(text) => SeedList::parse(text, first),
+            None => Ok(SeedList::single(first)),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
+use super::seed::SeedArg;
 use super::Global;
 use crate::backend::Backend;
 use crate::error::Result;
@@ -23,16 +24,18 @@ pub struct Args {
     #[command(flatten)]
     pub corpus: CorpusArgs,
     /// Feature learner.
-    #[arg(long, value_enum)]
-    pub model: LearnerKind,
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub learner: LearnerKind,
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub seed: SeedArg,
     /// The model file to write (safetensors).
-    #[arg(long, value_name = "MODEL")]
+    #[arg(short, long, value_name = "FILE")]
     pub out: PathBuf,
 }
 
-pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
+pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
     let config = args.config.resolve()?;
     let data = args.corpus.load(&config)?;
     let log_dir = tempdir_next_to(&args.out);
@@ -41,8 +44,8 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         &TrainRequest {
             data: &data,
             config: &config,
-            kind: args.model,
-            seed: global.seed,
+            kind: args.learner,
+            seed: args.seed.seed,
             progress: progress(),
             log_dir: Some(&log_dir),
         },
@@ -63,7 +66,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let _ = std::fs::remove_dir(&log_dir);
     println!(
         "{}-LSTM trained on {} utterances of {}: written {}",
-        args.model.as_str().to_uppercase(),
+        args.learner.as_str().to_uppercase(),
         data.select(
             crate::eval::results::Task::Categorical,
             crate::eval::results::Subset::Complete

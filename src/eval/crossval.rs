@@ -423,7 +423,7 @@ impl<'a, B: Backend> Driver<'a, B> {
         );
         let mut log = match &cell_dir {
             Some(d) => {
-                JsonLinesLog::to_file(d.join(format!("fold-{}.classifier.jsonl", fold.index)))
+                JsonLinesLog::to_file(d.join(format!("fold-{}.classifier.jsonl", fold.index + 1)))
             }
             None => JsonLinesLog::in_memory(),
         };
@@ -492,7 +492,7 @@ impl<'a, B: Backend> Driver<'a, B> {
         let learner = &trained.learner;
         if let Some(d) = self.fold_dir(spec) {
             crate::fsutil::write_atomic(
-                &d.join(format!("fold-{}.learner.jsonl", fold.index)),
+                &d.join(format!("fold-{}.learner.jsonl", fold.index + 1)),
                 trained.log.as_bytes(),
             )?;
         }

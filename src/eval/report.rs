@@ -519,7 +519,7 @@ p-value are somewhat optimistic.",
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 cell.id(),
                 cell.seed,
-                f.fold,
+                f.fold + 1,
                 f.test_group,
                 f.n_train,
                 f.n_validation,
@@ -527,7 +527,7 @@ p-value are somewhat optimistic.",
                 pct(wa),
                 pct(ua),
                 pct(macro_f1),
-                f.classifier_best_epoch
+                f.classifier_best_epoch + 1
             );
         }
     }
@@ -591,11 +591,11 @@ fn classifier_curves(cell: &CellResult) -> LineChart {
             .folds
             .iter()
             .map(|f| Series {
-                name: format!("fold {} ({})", f.fold, f.test_group),
+                name: format!("fold {} ({})", f.fold + 1, f.test_group),
                 points: f
                     .classifier_epochs
                     .iter()
-                    .map(|e| (e.epoch as f64, 100.0 * e.val_ua))
+                    .map(|e| ((e.epoch + 1) as f64, 100.0 * e.val_ua))
                     .collect(),
                 dashed: false,
             })
@@ -614,11 +614,11 @@ fn learner_curves(cell: &CellResult) -> LineChart {
             .folds
             .iter()
             .map(|f| Series {
-                name: format!("fold {} ({})", f.fold, f.test_group),
+                name: format!("fold {} ({})", f.fold + 1, f.test_group),
                 points: f
                     .learner_epochs
                     .iter()
-                    .map(|e| (e.epoch as f64, e.val_recon + e.val_kl))
+                    .map(|e| ((e.epoch + 1) as f64, e.val_recon + e.val_kl))
                     .collect(),
                 dashed: false,
             })

@@ -51,7 +51,9 @@ pub struct FitRequest<'a> {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochRecord {
     pub model: LearnerKind,
+    #[serde(with = "crate::numbering::from_one_opt")]
     pub fold: Option<u32>,
+    #[serde(with = "crate::numbering::from_one")]
     pub epoch: usize,
     /// Mean over the epoch's training segments of reconstruction + KL.
     pub train_loss: f64,
@@ -273,7 +275,7 @@ pub fn fit<B: Backend>(
 }
 
 fn fold_label(fold: Option<u32>) -> String {
-    fold.map_or_else(|| "all".to_string(), |f| f.to_string())
+    fold.map_or_else(|| "all".to_string(), |f| (f + 1).to_string())
 }
 
 /// Splits the indices of `n` training segments into (training, validation)

@@ -35,6 +35,7 @@ pub const BUCKET_BATCHES: usize = 8;
 #[derive(serde::Serialize)]
 struct EpochLine<'a> {
     model: &'static str,
+    #[serde(with = "crate::numbering::from_one_opt")]
     fold: Option<u32>,
     #[serde(flatten)]
     epoch: &'a ClassifierEpoch,
@@ -156,7 +157,7 @@ pub fn fit_bucketed<B: Backend>(
     let mut host_losses = vec![0f32; req.train.len().div_ceil(batch_size)];
     let fold_text = req
         .fold
-        .map_or_else(|| "all".to_string(), |f| f.to_string());
+        .map_or_else(|| "all".to_string(), |f| (f + 1).to_string());
 
     for epoch in 0..cfg.max_epochs {
         let started = Instant::now();
