@@ -18,9 +18,9 @@ fn each_seed_gives_the_numbers_of_a_run_with_that_seed_alone() {
         &[
             "--threads",
             "2",
+            "reproduce",
             "--seed",
             "3",
-            "reproduce",
             "--corpus",
             "synth",
             "--data",

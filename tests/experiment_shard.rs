@@ -12,9 +12,9 @@ fn reproduce(out: &Path, config: &Path, shard: Option<&str>) -> std::process::Ou
     let mut args = vec![
         "--threads",
         "1",
+        "reproduce",
         "--seed",
         "2",
-        "reproduce",
         "--corpus",
         "synth",
         "--data",
