@@ -64,7 +64,7 @@ fn sigint_mid_fold_exits_130_with_manifest_and_resume_command() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let log = out.join("cells/vae-categorical-complete-L8/fold-1.learner.jsonl");
+    let log = out.join("cells/vae-categorical-complete-L8/seed-1/fold-1.learner.jsonl");
     let started = Instant::now();
     while !log.is_file() {
         assert!(
@@ -91,7 +91,7 @@ fn sigint_mid_fold_exits_130_with_manifest_and_resume_command() {
         serde_json::from_str::<serde_json::Value>(&text).unwrap();
     }
     assert!(
-        !out.join("cells/vae-categorical-complete-L8/fold-1.json")
+        !out.join("cells/vae-categorical-complete-L8/seed-1/fold-1.json")
             .exists(),
         "the interrupted fold was saved as complete"
     );
