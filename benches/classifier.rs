@@ -18,8 +18,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use vaeser::backend::cpu::Cpu;
 use vaeser::config::ClassifierConfig;
-use vaeser::models::classifier::{fit_bucketed, ClassifierFitRequest, Sequence};
-use vaeser::models::classifier_fit::BUCKET_BATCHES;
+use vaeser::models::classifier::Sequence;
+use vaeser::train::classifier::{fit_bucketed, ClassifierFitRequest, BUCKET_BATCHES};
 use vaeser::train::log::JsonLinesLog;
 
 const UTTERANCES: usize = 600;

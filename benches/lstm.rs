@@ -14,7 +14,7 @@ mod peak;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use peak::median_seconds;
 use vaeser::backend::cpu::Cpu;
-use vaeser::backend::{Backend, Transpose};
+use vaeser::backend::Transpose;
 use vaeser::nn::lstm::{Lstm, LstmWorkspace};
 use vaeser::nn::params::ParamLayout;
 
@@ -137,7 +137,18 @@ impl GemmOnly {
     fn run(&mut self) {
         for (m, n, k, ta, tb, beta, times) in Self::calls() {
             for _ in 0..times {
-                Cpu.gemm(ta, tb, m, n, k, 1.0, &self.a, &self.b, beta, &mut self.c);
+                vaeser::backend::cpu::gemm::gemm(
+                    ta,
+                    tb,
+                    m,
+                    n,
+                    k,
+                    1.0,
+                    &self.a,
+                    &self.b,
+                    beta,
+                    &mut self.c,
+                );
             }
         }
     }
@@ -173,7 +184,18 @@ fn bench(c: &mut Criterion) {
             || {
                 pool.install(|| {
                     for _ in 0..times {
-                        Cpu.gemm(ta, tb, m, n, k, 1.0, &gemm.a, &gemm.b, beta, &mut gemm.c);
+                        vaeser::backend::cpu::gemm::gemm(
+                            ta,
+                            tb,
+                            m,
+                            n,
+                            k,
+                            1.0,
+                            &gemm.a,
+                            &gemm.b,
+                            beta,
+                            &mut gemm.c,
+                        );
                     }
                 })
             },

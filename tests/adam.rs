@@ -81,7 +81,7 @@ fn reset_restarts_the_bias_correction() {
     let mut adam = Adam::new(&Cpu, 1, 1e-3, AdamPreset::Default).unwrap();
     adam.step(&Cpu, &mut params, &vec![0.5]).unwrap();
     adam.step(&Cpu, &mut params, &vec![-3.0]).unwrap();
-    adam.reset(&Cpu);
+    adam.reset(&Cpu).unwrap();
     let before = params[0];
     adam.step(&Cpu, &mut params, &vec![0.5]).unwrap();
     assert_eq!(adam.steps(), 1);

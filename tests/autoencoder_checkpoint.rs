@@ -3,11 +3,12 @@
 //! the encoding modes of SPEC §3.
 
 use rand_distr::{Distribution, Normal};
+use vaeser::backend::cpu::Cpu;
 use vaeser::checkpoint::Checkpoint;
 use vaeser::config::{CvaeCondition, EncodeMode, LearnerConfig, SegmentConfig};
 use vaeser::models::autoencoder::{AutoencoderShape, LearnerKind};
 use vaeser::models::feature_learner::{EncodeOptions, FeatureLearner};
-use vaeser::models::fit_autoencoder::{fit, FitRequest};
+use vaeser::train::autoencoder::{fit, FitRequest};
 use vaeser::train::log::JsonLinesLog;
 
 const N: usize = 120;
@@ -22,7 +23,7 @@ fn data() -> (Vec<f32>, Vec<usize>) {
     (x, labels)
 }
 
-fn train(kind: LearnerKind) -> FeatureLearner {
+fn train(kind: LearnerKind) -> FeatureLearner<Cpu> {
     let (x, labels) = data();
     let config = LearnerConfig {
         latent: 8,
@@ -45,7 +46,7 @@ fn train(kind: LearnerKind) -> FeatureLearner {
         fold: Some(2),
         progress: false,
     };
-    fit(&req, &mut JsonLinesLog::in_memory()).unwrap()
+    fit(&Cpu, &req, &mut JsonLinesLog::in_memory()).unwrap()
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
@@ -71,13 +72,13 @@ fn saved_learner_encodes_exactly_as_the_trained_one() {
         let learner = train(kind);
         let path = tmp(&format!("{kind}.safetensors"));
         learner.save(&path).unwrap();
-        let back = FeatureLearner::load(&path, Some(kind)).unwrap();
+        let back = FeatureLearner::load(&Cpu, &path, Some(kind)).unwrap();
         assert_eq!(back.kind(), kind);
         assert_eq!(back.normalization, learner.normalization);
         assert_eq!(back.label_names, learner.label_names);
         assert_eq!(back.summary, learner.summary);
         assert_eq!(
-            back.to_checkpoint().to_bytes(),
+            back.to_checkpoint().unwrap().to_bytes(),
             std::fs::read(&path).unwrap()
         );
         let o = opts(EncodeMode::MuLogvar, CvaeCondition::Uniform);
@@ -96,7 +97,7 @@ fn another_kind_or_shape_is_refused_clearly() {
     let learner = train(LearnerKind::Vae);
     let path = tmp("vae-for-ae.safetensors");
     learner.save(&path).unwrap();
-    let e = FeatureLearner::load(&path, Some(LearnerKind::Ae))
+    let e = FeatureLearner::load(&Cpu, &path, Some(LearnerKind::Ae))
         .err()
         .unwrap()
         .to_string();
@@ -110,7 +111,7 @@ fn another_kind_or_shape_is_refused_clearly() {
     let mut shape: AutoencoderShape = ck.meta("shape").unwrap();
     shape.latent = 16;
     ck.set_meta("shape", &shape);
-    let e = FeatureLearner::read_from(&ck, "")
+    let e = FeatureLearner::read_from(&Cpu, &ck, "")
         .err()
         .unwrap()
         .to_string();
@@ -123,7 +124,10 @@ fn another_kind_or_shape_is_refused_clearly() {
     let other = Checkpoint::new("classifier");
     let p = tmp("classifier.safetensors");
     other.save(&p).unwrap();
-    let e = FeatureLearner::load(&p, None).err().unwrap().to_string();
+    let e = FeatureLearner::load(&Cpu, &p, None)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("'classifier'"), "{e}");
 }
 

@@ -2,9 +2,10 @@
 //! threads, gives bit-identical checkpoint files; another seed does not.
 
 use rand_distr::{Distribution, Normal};
+use vaeser::backend::cpu::Cpu;
 use vaeser::config::{LearnerConfig, SegmentConfig};
 use vaeser::models::autoencoder::LearnerKind;
-use vaeser::models::fit_autoencoder::{fit, FitRequest};
+use vaeser::train::autoencoder::{fit, FitRequest};
 use vaeser::train::log::JsonLinesLog;
 
 /// Segments with LogMel-like offsets and spread, from a fixed stream.
@@ -41,9 +42,9 @@ fn train_bytes(threads: usize, seed: u64, data: &[f32]) -> Vec<u8> {
         .build()
         .unwrap();
     let learner = pool
-        .install(|| fit(&req, &mut JsonLinesLog::in_memory()))
+        .install(|| fit(&Cpu, &req, &mut JsonLinesLog::in_memory()))
         .unwrap();
-    learner.to_checkpoint().to_bytes()
+    learner.to_checkpoint().unwrap().to_bytes()
 }
 
 #[test]

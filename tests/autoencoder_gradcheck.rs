@@ -13,11 +13,13 @@
 //! are detected (the activation pattern changes) and those parameters are
 //! skipped; the test requires that almost none are.
 
+mod common;
+
+use common::backends::{download, upload};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
-use vaeser::backend::cpu::Cpu;
 use vaeser::backend::Backend;
-use vaeser::models::autoencoder::{Autoencoder, AutoencoderShape, LearnerKind};
+use vaeser::models::autoencoder::{Autoencoder, AutoencoderShape, LearnerKind, LossParts};
 use vaeser::nn::params::ParamLayout;
 
 const ROWS: usize = 5;
@@ -97,7 +99,7 @@ fn reference(
     (recon / ROWS as f64, kl / ROWS as f64, pattern)
 }
 
-fn check(kind: LearnerKind) {
+fn check<B: Backend>(be: &B, kind: LearnerKind) {
     let conditions = if kind == LearnerKind::Cvae { 4 } else { 0 };
     let shape = AutoencoderShape {
         kind,
@@ -107,8 +109,9 @@ fn check(kind: LearnerKind) {
         latent: 3,
     };
     let mut rng = vaeser::rng::stream(11, "gradcheck", 0, kind as u32);
-    let mut model = Autoencoder::new(&Cpu, shape.clone()).unwrap();
-    model.init_pytorch(&mut rng).unwrap();
+    let model = Autoencoder::new(shape.clone()).unwrap();
+    let mut params = vec![0.0; model.layout().len()];
+    model.init(&mut rng, &mut params).unwrap();
     let inp = Inputs {
         x: (0..ROWS * 12)
             .map(|_| StandardNormal.sample(&mut rng))
@@ -128,23 +131,36 @@ fn check(kind: LearnerKind) {
     };
     // Larger log-variances than at initialisation, so exp(0.5 logvar) and
     // the KL's exp term are exercised away from 1.
-    let mut params = model.download_params();
     if kind != LearnerKind::Ae {
         let b = model.layout().get("logvar.bias").unwrap().range.clone();
         for v in &mut params[b] {
             *v += rng.gen_range(-1.0..1.0);
         }
-        model.set_params(&params).unwrap();
     }
 
-    let mut ws = model.workspace(ROWS).unwrap();
-    let be = Cpu;
-    be.upload(&inp.x, be.view_mut(&mut ws.x, 0..ROWS * 12));
-    be.upload(&inp.cond, be.view_mut(&mut ws.cond, 0..ROWS * conditions));
-    be.upload(&inp.eps, be.view_mut(&mut ws.eps, 0..ROWS * 3));
-    let loss = model.forward(&mut ws, ROWS).unwrap();
-    model.backward(&mut ws, ROWS).unwrap();
-    let analytic = ws.grads.clone();
+    let mut ws = model.workspace(be, ROWS).unwrap();
+    be.upload(&inp.x, be.view_mut(&mut ws.x, 0..ROWS * 12))
+        .unwrap();
+    be.upload(&inp.cond, be.view_mut(&mut ws.cond, 0..ROWS * conditions))
+        .unwrap();
+    be.upload(&inp.eps, be.view_mut(&mut ws.eps, 0..ROWS * 3))
+        .unwrap();
+    let p = upload(be, &params);
+    let mut grads = upload(be, &vec![f32::NAN; params.len()]);
+    let (mut recon, mut kl_sum) = (upload(be, &[0.0]), upload(be, &[0.0]));
+    model
+        .forward(
+            be,
+            &p,
+            &mut ws,
+            ROWS,
+            be.view_mut(&mut recon, 0..1),
+            be.view_mut(&mut kl_sum, 0..1),
+        )
+        .unwrap();
+    model.backward(be, &p, &mut grads, &mut ws, ROWS).unwrap();
+    let loss = LossParts::from_slots(download(be, &recon)[0], download(be, &kl_sum)[0], ROWS);
+    let analytic = download(be, &grads);
 
     let layout = model.layout().clone();
     let p64: Vec<f64> = params.iter().map(|&v| v as f64).collect();
@@ -200,17 +216,17 @@ fn check(kind: LearnerKind) {
     );
 }
 
-#[test]
-fn ae_gradient_matches_finite_differences() {
-    check(LearnerKind::Ae);
+fn check_ae<B: Backend>(be: &B) {
+    check(be, LearnerKind::Ae);
 }
+on_each_backend!(ae_gradient_matches_finite_differences, check_ae);
 
-#[test]
-fn vae_gradient_matches_finite_differences() {
-    check(LearnerKind::Vae);
+fn check_vae<B: Backend>(be: &B) {
+    check(be, LearnerKind::Vae);
 }
+on_each_backend!(vae_gradient_matches_finite_differences, check_vae);
 
-#[test]
-fn cvae_gradient_matches_finite_differences() {
-    check(LearnerKind::Cvae);
+fn check_cvae<B: Backend>(be: &B) {
+    check(be, LearnerKind::Cvae);
 }
+on_each_backend!(cvae_gradient_matches_finite_differences, check_cvae);

@@ -8,10 +8,11 @@ mod common;
 use common::shared_dir;
 use std::path::{Path, PathBuf};
 use vaeser::audio::load_logmel;
+use vaeser::backend::cpu::Cpu;
 use vaeser::config::{LearnerConfig, SegmentConfig};
 use vaeser::features::segments::append_segments;
 use vaeser::models::autoencoder::LearnerKind;
-use vaeser::models::fit_autoencoder::{fit, validation_split, EpochRecord, FitRequest};
+use vaeser::train::autoencoder::{fit, validation_split, EpochRecord, FitRequest};
 use vaeser::train::log::JsonLinesLog;
 
 /// Segments and labels of the first files of two actors (one of each
@@ -75,7 +76,7 @@ fn reconstruction_falls_by_a_large_factor_for_ae_vae_and_cvae() {
             fold: Some(0),
             progress: false,
         };
-        let learner = fit(&req, &mut log).unwrap();
+        let learner = fit(&Cpu, &req, &mut log).unwrap();
         let epochs: Vec<EpochRecord> = log
             .records()
             .iter()

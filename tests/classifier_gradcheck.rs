@@ -16,8 +16,9 @@ mod common;
 use common::gradcheck::FiniteDifferences;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use vaeser::backend::Backend;
 use vaeser::checkpoint::Checkpoint;
-use vaeser::models::classifier::{Classifier, ClassifierShape, Sequence};
+use vaeser::models::classifier::{initial_params, Classifier, ClassifierShape, Sequence};
 
 const FD: FiniteDifferences = FiniteDifferences {
     step: 5e-3,
@@ -25,8 +26,11 @@ const FD: FiniteDifferences = FiniteDifferences {
     rtol: 2e-3,
 };
 
-#[test]
-fn classifier_loss_gradient_matches_finite_differences() {
+on_each_backend!(
+    classifier_loss_gradient_matches_finite_differences,
+    classifier_gradient
+);
+fn classifier_gradient<B: Backend>(be: &B) {
     let shape = ClassifierShape {
         input: 3,
         hidden: 5,
@@ -37,10 +41,10 @@ fn classifier_loss_gradient_matches_finite_differences() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     // PyTorch's initial weights, scaled up so that every tensor's gradient
     // is large enough for the discrimination checks to mean something.
-    let init = Classifier::new(shape.clone(), 3, Some(0)).unwrap();
+    let init = initial_params(&shape, 3, Some(0)).unwrap();
     // (At 1x the first layer's gradients are ~2e-3, too small; at 5x the
     // smallest tensor maximum, weight_hh_l0's, is ~2e-2.)
-    let params: Vec<f32> = init.params().iter().map(|&p| 5.0 * p).collect();
+    let params: Vec<f32> = init.iter().map(|&p| 5.0 * p).collect();
     let lengths = [5usize, 2, 4, 1];
     let labels = [2usize, 0, 1, 2];
     let features: Vec<Vec<f32>> = lengths
@@ -62,7 +66,7 @@ fn classifier_loss_gradient_matches_finite_differences() {
         .collect();
     let views: Vec<&[f32]> = features.iter().map(|f| f.as_slice()).collect();
     let loss_of = |p: &[f32]| -> f64 {
-        let c = Classifier::from_params(shape.clone(), p.to_vec()).unwrap();
+        let c = Classifier::from_params(be, shape.clone(), p).unwrap();
         let probs = c.predict_proba(&views).unwrap();
         probs
             .iter()
@@ -72,7 +76,7 @@ fn classifier_loss_gradient_matches_finite_differences() {
             / labels.len() as f64
     };
 
-    let model = Classifier::from_params(shape.clone(), params.clone()).unwrap();
+    let model = Classifier::from_params(be, shape.clone(), &params).unwrap();
     let (loss, grad) = model.loss_and_gradient(&batch).unwrap();
     assert!(
         (loss as f64 - loss_of(&params)).abs() < 1e-5,
@@ -84,7 +88,7 @@ fn classifier_loss_gradient_matches_finite_differences() {
 
     // Tensor names and sizes in arena order, from the checkpoint writer.
     let mut ck = Checkpoint::new("test");
-    model.write_into(&mut ck, "");
+    model.write_into(&mut ck, "").unwrap();
     let mut offset = 0;
     for t in ck.tensors() {
         let r = offset..offset + t.data.len();

@@ -7,8 +7,12 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
+mod common;
+
+use vaeser::backend::Backend;
 use vaeser::checkpoint::Checkpoint;
-use vaeser::models::classifier::{stratified_split, Classifier, ClassifierShape, PREDICT_BATCH};
+use vaeser::models::classifier::{Classifier, ClassifierShape, PREDICT_BATCH};
+use vaeser::train::classifier::stratified_split;
 
 fn shape() -> ClassifierShape {
     ClassifierShape {
@@ -32,9 +36,12 @@ fn random_sequences(seed: u64, n: usize, input: usize) -> Vec<Vec<f32>> {
         .collect()
 }
 
-#[test]
-fn a_sequence_gets_the_same_probabilities_alone_or_in_any_padded_batch() {
-    let model = Classifier::new(shape(), 5, Some(1)).unwrap();
+on_each_backend!(
+    a_sequence_gets_the_same_probabilities_alone_or_in_any_padded_batch,
+    a_sequence_gets_the_same_probabilities_alone_or_in_any_padded_batch_on
+);
+fn a_sequence_gets_the_same_probabilities_alone_or_in_any_padded_batch_on<B: Backend>(be: &B) {
+    let model = Classifier::new(be, shape(), 5, Some(1)).unwrap();
     // More than one batch, lengths 1..30 in random order.
     let seqs = random_sequences(1, PREDICT_BATCH + 13, 7);
     let views: Vec<&[f32]> = seqs.iter().map(|s| s.as_slice()).collect();
@@ -54,9 +61,12 @@ fn a_sequence_gets_the_same_probabilities_alone_or_in_any_padded_batch() {
     assert_ne!(together[0], together[1]);
 }
 
-#[test]
-fn predict_rejects_sequences_of_the_wrong_width() {
-    let model = Classifier::new(shape(), 5, None).unwrap();
+on_each_backend!(
+    predict_rejects_sequences_of_the_wrong_width,
+    predict_rejects_sequences_of_the_wrong_width_on
+);
+fn predict_rejects_sequences_of_the_wrong_width_on<B: Backend>(be: &B) {
+    let model = Classifier::new(be, shape(), 5, None).unwrap();
     let err = model
         .predict_proba(&[&[0.0; 14], &[0.0; 10]])
         .unwrap_err()
@@ -110,11 +120,14 @@ fn stratified_split_takes_the_fraction_of_each_class() {
     }
 }
 
-#[test]
-fn checkpoint_round_trip_is_bit_identical_with_pytorch_names() {
-    let model = Classifier::new(shape(), 21, Some(0)).unwrap();
+on_each_backend!(
+    checkpoint_round_trip_is_bit_identical_with_pytorch_names,
+    checkpoint_round_trip_is_bit_identical_with_pytorch_names_on
+);
+fn checkpoint_round_trip_is_bit_identical_with_pytorch_names_on<B: Backend>(be: &B) {
+    let model = Classifier::new(be, shape(), 21, Some(0)).unwrap();
     let mut ck = Checkpoint::new("model");
-    model.write_into(&mut ck, "classifier.");
+    model.write_into(&mut ck, "classifier.").unwrap();
     let names: Vec<(&str, &[usize])> = ck
         .tensors()
         .iter()
@@ -138,24 +151,32 @@ fn checkpoint_round_trip_is_bit_identical_with_pytorch_names() {
 
     let bytes = ck.to_bytes();
     let back = Checkpoint::from_bytes(&bytes, Path::new("model.safetensors")).unwrap();
-    let read = Classifier::read_from(&back, "classifier.").unwrap();
+    let read = Classifier::read_from(be, &back, "classifier.").unwrap();
     assert_eq!(read.shape(), model.shape());
     let bits = |p: &[f32]| p.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(read.params()), bits(model.params()));
+    assert_eq!(
+        bits(&read.host_params().unwrap()),
+        bits(&model.host_params().unwrap())
+    );
     let mut again = Checkpoint::new("model");
-    read.write_into(&mut again, "classifier.");
+    read.write_into(&mut again, "classifier.").unwrap();
     assert_eq!(again.to_bytes(), bytes);
 }
 
-#[test]
-fn a_mismatched_checkpoint_is_a_clear_error() {
-    let model = Classifier::new(shape(), 21, Some(0)).unwrap();
+on_each_backend!(
+    a_mismatched_checkpoint_is_a_clear_error,
+    a_mismatched_checkpoint_is_a_clear_error_on
+);
+fn a_mismatched_checkpoint_is_a_clear_error_on<B: Backend>(be: &B) {
+    let model = Classifier::new(be, shape(), 21, Some(0)).unwrap();
     let mut ck = Checkpoint::new("model");
-    model.write_into(&mut ck, "classifier.");
+    model.write_into(&mut ck, "classifier.").unwrap();
     let read = |ck: &Checkpoint, prefix: &str| {
         let bytes = ck.to_bytes();
         let ck = Checkpoint::from_bytes(&bytes, Path::new("bad.safetensors")).unwrap();
-        Classifier::read_from(&ck, prefix).unwrap_err().to_string()
+        Classifier::read_from(be, &ck, prefix)
+            .unwrap_err()
+            .to_string()
     };
 
     // Metadata claiming another shape than the tensors have.
@@ -277,14 +298,22 @@ fn pytorch_reference(ck: &Checkpoint, shape: &ClassifierShape, x: &[f32]) -> Vec
     e.iter().map(|v| v / sum).collect()
 }
 
-#[test]
-fn predictions_equal_pytorch_semantics_of_the_stored_tensors() {
-    let model = Classifier::new(shape(), 8, Some(3)).unwrap();
+on_each_backend!(
+    predictions_equal_pytorch_semantics_of_the_stored_tensors,
+    predictions_equal_pytorch_semantics_of_the_stored_tensors_on
+);
+fn predictions_equal_pytorch_semantics_of_the_stored_tensors_on<B: Backend>(be: &B) {
+    let model = Classifier::new(be, shape(), 8, Some(3)).unwrap();
     // Larger weights than the initial ones, so that every gate matters.
-    let params: Vec<f32> = model.params().iter().map(|&p| 3.0 * p).collect();
-    let model = Classifier::from_params(shape(), params).unwrap();
+    let params: Vec<f32> = model
+        .host_params()
+        .unwrap()
+        .iter()
+        .map(|&p| 3.0 * p)
+        .collect();
+    let model = Classifier::from_params(be, shape(), &params).unwrap();
     let mut ck = Checkpoint::new("test");
-    model.write_into(&mut ck, "");
+    model.write_into(&mut ck, "").unwrap();
     let seqs = random_sequences(4, 10, 7);
     let views: Vec<&[f32]> = seqs.iter().map(|s| s.as_slice()).collect();
     let probs = model.predict_proba(&views).unwrap();

@@ -4,11 +4,21 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use vaeser::backend::cpu::Cpu;
 use vaeser::config::ClassifierConfig;
 use vaeser::eval::metrics::Confusion;
-use vaeser::models::classifier::{
-    fit, stratified_split, ClassifierFit, ClassifierFitRequest, Sequence,
-};
+use vaeser::models::classifier::Sequence;
+use vaeser::train::classifier::{self, stratified_split, ClassifierFitRequest};
+
+type ClassifierFit = classifier::ClassifierFit<Cpu>;
+
+/// Trains on the CPU backend.
+fn fit(
+    request: &ClassifierFitRequest<'_>,
+    log: &mut JsonLinesLog,
+) -> vaeser::Result<ClassifierFit> {
+    classifier::fit(&Cpu, request, log)
+}
 use vaeser::train::log::JsonLinesLog;
 
 const FEATURES: usize = 6;
@@ -123,7 +133,10 @@ fn learns_a_sequence_task_and_keeps_the_best_epoch() {
         "training went on past the best epoch"
     );
     let stopped = fit_for_epochs(request, fitted.best_epoch + 1);
-    assert_eq!(stopped.classifier.params(), model.params());
+    assert_eq!(
+        stopped.classifier.host_params().unwrap(),
+        model.host_params().unwrap()
+    );
 
     // Fresh utterances: far above chance (1/3).
     let test_data = synthetic(2, 150);
@@ -182,7 +195,8 @@ fn train_small(seed: u64) -> ClassifierFit {
 
 fn bits(fit: &ClassifierFit) -> Vec<u32> {
     fit.classifier
-        .params()
+        .host_params()
+        .unwrap()
         .iter()
         .map(|x| x.to_bits())
         .collect()
@@ -232,7 +246,10 @@ fn without_validation_it_trains_every_epoch_and_keeps_the_last() {
     assert!(fitted.epochs.iter().all(|e| e.val_ua.is_nan()));
     // The last weights: one more epoch changes them, so 2 epochs differ from 3.
     let two = fit_for_epochs(request, 2);
-    assert_ne!(two.classifier.params(), fitted.classifier.params());
+    assert_ne!(
+        two.classifier.host_params().unwrap(),
+        fitted.classifier.host_params().unwrap()
+    );
 }
 
 #[test]

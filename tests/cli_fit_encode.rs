@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use vaeser::audio::load_logmel;
+use vaeser::backend::cpu::Cpu;
 use vaeser::checkpoint::Checkpoint;
 use vaeser::cli::{run, Cli};
 use vaeser::config::{CvaeCondition, EncodeMode, SegmentConfig};
@@ -135,7 +136,7 @@ fn fit_features_holds_the_fold_out_and_encode_matches_the_library() {
     )
     .unwrap();
 
-    let learner = FeatureLearner::load(&model, Some(LearnerKind::Vae)).unwrap();
+    let learner = FeatureLearner::load(&Cpu, &model, Some(LearnerKind::Vae)).unwrap();
     assert_eq!(learner.fold, Some(0));
     assert_eq!(learner.latent(), 4);
     let log = std::fs::read_to_string(dir.join("vae.log.jsonl")).unwrap();
@@ -207,7 +208,7 @@ fn oracle_cvae_features_are_marked_as_a_label_leak() {
         &model,
     )
     .unwrap();
-    assert_eq!(FeatureLearner::load(&model, None).unwrap().fold, None);
+    assert_eq!(FeatureLearner::load(&Cpu, &model, None).unwrap().fold, None);
 
     let encode_with = |condition: &str, out: &Path| {
         encode(&model, &corpus, &["--cvae-condition", condition], out).unwrap();

@@ -74,7 +74,7 @@ fn train(seed: u64) -> (Vec<u32>, Vec<f64>) {
         }
         losses.push(loss / ROWS as f64);
 
-        arena.zero_grads(&be);
+        arena.zero_grads(&be).unwrap();
         for i in (0..3).rev() {
             let (lower, upper) = dy.split_at_mut(i + 1);
             let dx = if i == 0 {
@@ -98,7 +98,12 @@ fn train(seed: u64) -> (Vec<u32>, Vec<f64>) {
         }
         adam.step(&be, &mut arena.params, &arena.grads).unwrap();
     }
-    let bits = arena.download(&be).iter().map(|p| p.to_bits()).collect();
+    let bits = arena
+        .download(&be)
+        .unwrap()
+        .iter()
+        .map(|p| p.to_bits())
+        .collect();
     (bits, losses)
 }
 

@@ -59,7 +59,7 @@ fn train_then_predict_round_trip() {
     let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), picked.len() + 1);
-    let bundle = ModelBundle::load(&model).unwrap();
+    let bundle = ModelBundle::load(&vaeser::backend::cpu::Cpu, &model).unwrap();
     let mut correct = 0;
     for (i, (row, u)) in rows.iter().zip(&picked).enumerate() {
         let probs = row["probabilities"].as_object().unwrap();

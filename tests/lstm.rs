@@ -14,10 +14,11 @@
 
 mod common;
 
+use common::backends::{download, upload};
 use common::gradcheck::FiniteDifferences;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use vaeser::backend::cpu::Cpu;
+use vaeser::backend::cpu::lstm_cell;
 use vaeser::backend::Backend;
 use vaeser::nn::lstm::{Lstm, LstmWorkspace};
 use vaeser::nn::params::ParamLayout;
@@ -37,12 +38,14 @@ fn random(rng: &mut ChaCha8Rng, n: usize, scale: f32) -> Vec<f32> {
     (0..n).map(|_| rng.gen_range(-scale..scale)).collect()
 }
 
+/// The CPU's fused cell kernel (the other backends are compared with the
+/// CPU's results): step 1 of sequences of lengths 2 (active) or 1 (past
+/// their end).
 #[test]
 fn cell_gradient() {
-    let cpu = Cpu;
     let mut rng = ChaCha8Rng::seed_from_u64(201);
     let (batch, hidden) = (3, 9); // a vector chunk and a scalar tail per gate
-    let active = [true, false, true];
+    let lengths = [2, 1, 2];
     let state = batch * hidden;
     let pre = random(&mut rng, 4 * state, 2.0);
     let bias = random(&mut rng, 4 * hidden, 0.5);
@@ -55,7 +58,7 @@ fn cell_gradient() {
         let mut gates = pre.to_vec();
         let mut c = [c_prev, &vec![0.0; state]].concat();
         let mut h = [h_prev, &vec![0.0; state]].concat();
-        cpu.lstm_cell_forward(hidden, &active, &bias, &mut gates, &mut c, &mut h);
+        lstm_cell::forward(hidden, 1, &lengths, &bias, &mut gates, &mut c, &mut h);
         (gates, c[state..].to_vec(), h[state..].to_vec())
     };
     let loss = |pre: &[f32], c_prev: &[f32], h_prev: &[f32]| -> f64 {
@@ -71,9 +74,10 @@ fn cell_gradient() {
     let mut dc = wc.clone();
     let mut dgates = vec![0.0; 4 * state];
     let mut dh_prev = vec![0.0; state];
-    cpu.lstm_cell_backward(
+    lstm_cell::backward(
         hidden,
-        &active,
+        1,
+        &lengths,
         &gates,
         &c_prev,
         &c,
@@ -140,12 +144,12 @@ impl Setup {
         }
     }
 
-    fn forward(&self, params: &[f32], x: &[f32], ws: &mut LstmWorkspace<Cpu>) {
+    fn forward<B: Backend>(&self, be: &B, params: &[f32], x: &[f32], ws: &mut LstmWorkspace<B>) {
         self.lstm
             .forward(
-                &Cpu,
-                &params.to_vec(),
-                &x.to_vec(),
+                be,
+                &upload(be, params),
+                &upload(be, x),
                 self.steps,
                 self.batch,
                 &self.lengths,
@@ -154,58 +158,84 @@ impl Setup {
             .unwrap();
     }
 
-    fn loss(&self, params: &[f32], x: &[f32], ws: &mut LstmWorkspace<Cpu>) -> f64 {
-        self.forward(params, x, ws);
+    /// (outputs of every step, final hidden states) of the last forward pass.
+    fn results<B: Backend>(&self, be: &B, ws: &LstmWorkspace<B>) -> (Vec<f32>, Vec<f32>) {
+        let fetch = |v: B::View<'_>, n: usize| {
+            let mut out = vec![0.0; n];
+            be.download(v, &mut out).unwrap();
+            out
+        };
+        let hidden = self.lstm.hidden();
+        (
+            fetch(ws.outputs(be).unwrap(), self.steps * self.batch * hidden),
+            fetch(ws.final_hidden(be).unwrap(), self.batch * hidden),
+        )
+    }
+
+    fn loss<B: Backend>(
+        &self,
+        be: &B,
+        params: &[f32],
+        x: &[f32],
+        ws: &mut LstmWorkspace<B>,
+    ) -> f64 {
+        self.forward(be, params, x, ws);
         let dot = |a: &[f32], b: &[f32]| -> f64 {
             a.iter().zip(b).map(|(&a, &b)| a as f64 * b as f64).sum()
         };
-        dot(ws.outputs(&Cpu).unwrap(), &self.w_out)
-            + dot(ws.final_hidden(&Cpu).unwrap(), &self.w_final)
+        let (out, last) = self.results(be, ws);
+        dot(&out, &self.w_out) + dot(&last, &self.w_final)
     }
 
     /// Parameter and input gradients of `loss` from the backward pass.
-    fn gradients(
+    fn gradients<B: Backend>(
         &self,
-        ws: &mut LstmWorkspace<Cpu>,
-        d_out: Option<&Vec<f32>>,
-        d_final: Option<&Vec<f32>>,
+        be: &B,
+        ws: &mut LstmWorkspace<B>,
+        d_out: Option<&[f32]>,
+        d_final: Option<&[f32]>,
     ) -> (Vec<f32>, Vec<f32>) {
-        self.forward(&self.params, &self.x, ws);
-        let mut grads = vec![0.0; self.layout.len()];
-        let mut dx = vec![f32::NAN; self.x.len()];
+        self.forward(be, &self.params, &self.x, ws);
+        let mut grads = upload(be, &vec![0.0; self.layout.len()]);
+        let mut dx = upload(be, &vec![f32::NAN; self.x.len()]);
+        let d_out = d_out.map(|d| upload(be, d));
+        let d_final = d_final.map(|d| upload(be, d));
         self.lstm
             .backward(
-                &Cpu,
-                &self.params,
-                &self.x,
+                be,
+                &upload(be, &self.params),
+                &upload(be, &self.x),
                 ws,
-                d_out,
-                d_final,
+                d_out.as_ref(),
+                d_final.as_ref(),
                 &mut grads,
                 Some(&mut dx),
             )
             .unwrap();
-        (grads, dx)
+        (download(be, &grads), download(be, &dx))
     }
 }
 
-#[test]
-fn two_layer_gradient_over_sequences_of_different_lengths() {
+on_each_backend!(
+    two_layer_gradient_over_sequences_of_different_lengths,
+    two_layer_gradient
+);
+fn two_layer_gradient<B: Backend>(be: &B) {
     let (input, hidden, steps) = (3, 9, 5);
     let s = Setup::new(202, input, hidden, steps, &[5, 2, 4]);
-    let mut ws = s.lstm.workspace(&Cpu, steps, 3).unwrap();
-    let (grads, dx) = s.gradients(&mut ws, Some(&s.w_out), Some(&s.w_final));
+    let mut ws = s.lstm.workspace(be, steps, 3).unwrap();
+    let (grads, dx) = s.gradients(be, &mut ws, Some(&s.w_out), Some(&s.w_final));
 
     for entry in s.layout.entries() {
         let r = entry.range.clone();
         let num = FD.numeric_gradient(&mut s.params[r.clone()].to_vec(), |slice| {
             let mut p = s.params.clone();
             p[r.clone()].copy_from_slice(slice);
-            s.loss(&p, &s.x, &mut ws)
+            s.loss(be, &p, &s.x, &mut ws)
         });
         assert_check_discriminates(&entry.name, &grads[r], &num);
     }
-    let num_x = FD.numeric_gradient(&mut s.x.clone(), |x| s.loss(&s.params, x, &mut ws));
+    let num_x = FD.numeric_gradient(&mut s.x.clone(), |x| s.loss(be, &s.params, x, &mut ws));
     assert_check_discriminates("dx", &dx, &num_x);
     for t in 0..steps {
         for (b, &len) in s.lengths.iter().enumerate() {
@@ -240,53 +270,61 @@ fn two_layer_gradient_over_sequences_of_different_lengths() {
     }
 }
 
-#[test]
-fn output_and_final_gradients_combine_exactly() {
+on_each_backend!(
+    output_and_final_gradients_combine_exactly,
+    output_and_final_gradients
+);
+fn output_and_final_gradients<B: Backend>(be: &B) {
     let (input, hidden, steps) = (4, 8, 6);
     let s = Setup::new(203, input, hidden, steps, &[6, 3, 1, 5]);
-    let mut ws = s.lstm.workspace(&Cpu, steps, 4).unwrap();
+    let mut ws = s.lstm.workspace(be, steps, 4).unwrap();
     let state = s.batch * hidden;
     // d_final is the gradient w.r.t. the last block of the outputs.
     let mut folded = s.w_out.clone();
     for (f, w) in folded[(steps - 1) * state..].iter_mut().zip(&s.w_final) {
         *f += w;
     }
-    let both = s.gradients(&mut ws, Some(&s.w_out), Some(&s.w_final));
-    assert_eq!(both, s.gradients(&mut ws, Some(&folded), None));
+    let both = s.gradients(be, &mut ws, Some(&s.w_out), Some(&s.w_final));
+    assert_eq!(both, s.gradients(be, &mut ws, Some(&folded), None));
     let mut only_final = vec![0.0; steps * state];
     only_final[(steps - 1) * state..].copy_from_slice(&s.w_final);
-    let a = s.gradients(&mut ws, None, Some(&s.w_final));
-    assert_eq!(a, s.gradients(&mut ws, Some(&only_final), None));
+    let a = s.gradients(be, &mut ws, None, Some(&s.w_final));
+    assert_eq!(a, s.gradients(be, &mut ws, Some(&only_final), None));
     assert!(a.0.iter().any(|&g| g != 0.0));
     // Gradients accumulate into `grads`.
-    s.forward(&s.params, &s.x, &mut ws);
-    let mut twice = vec![0.0; s.layout.len()];
+    s.forward(be, &s.params, &s.x, &mut ws);
+    let mut twice = upload(be, &vec![0.0; s.layout.len()]);
+    let (params, x, w_final) = (
+        upload(be, &s.params),
+        upload(be, &s.x),
+        upload(be, &s.w_final),
+    );
     for _ in 0..2 {
         s.lstm
             .backward(
-                &Cpu,
-                &s.params,
-                &s.x,
+                be,
+                &params,
+                &x,
                 &mut ws,
                 None,
-                Some(&s.w_final),
+                Some(&w_final),
                 &mut twice,
                 None,
             )
             .unwrap();
     }
-    for (t, g) in twice.iter().zip(&a.0) {
+    for (t, g) in download(be, &twice).iter().zip(&a.0) {
         assert_eq!(*t, 2.0 * g);
     }
 }
 
+on_each_backend!(padding_never_changes_a_sequence, padding_invariance);
 /// A sequence alone gives bit for bit the outputs and gradients it gets
 /// inside a padded batch next to longer and shorter sequences: padded steps
 /// only carry state, the GEMMs compute every row of C the same way whatever
 /// the number of rows, and the other sequences add exact zeros to the weight
 /// gradients (their loss gradient is zero).
-#[test]
-fn padding_never_changes_a_sequence() {
+fn padding_invariance<B: Backend>(be: &B) {
     let (input, hidden) = (5, 12);
     let len = 4;
     let batch = Setup::new(204, input, hidden, 7, &[7, len, 2]);
@@ -299,14 +337,13 @@ fn padding_never_changes_a_sequence() {
         .collect();
     alone.w_final = batch.w_final[target * hidden..][..hidden].to_vec();
 
-    let mut ws_b = batch.lstm.workspace(&Cpu, 7, 3).unwrap();
-    let mut ws_a = alone.lstm.workspace(&Cpu, len, 1).unwrap();
-    batch.forward(&batch.params, &batch.x, &mut ws_b);
-    alone.forward(&alone.params, &alone.x, &mut ws_a);
-    let fb = ws_b.final_hidden(&Cpu).unwrap()[target * hidden..][..hidden].to_vec();
-    assert_eq!(fb, ws_a.final_hidden(&Cpu).unwrap());
-    let out_b = ws_b.outputs(&Cpu).unwrap();
-    let out_a = ws_a.outputs(&Cpu).unwrap();
+    let mut ws_b = batch.lstm.workspace(be, 7, 3).unwrap();
+    let mut ws_a = alone.lstm.workspace(be, len, 1).unwrap();
+    batch.forward(be, &batch.params, &batch.x, &mut ws_b);
+    alone.forward(be, &alone.params, &alone.x, &mut ws_a);
+    let (out_b, final_b) = batch.results(be, &ws_b);
+    let (out_a, final_a) = alone.results(be, &ws_a);
+    assert_eq!(final_b[target * hidden..][..hidden], final_a[..]);
     for t in 0..len {
         assert_eq!(
             &out_b[(t * 3 + target) * hidden..][..hidden],
@@ -316,8 +353,8 @@ fn padding_never_changes_a_sequence() {
 
     let mut d_final_b = vec![0.0; 3 * hidden];
     d_final_b[target * hidden..][..hidden].copy_from_slice(&alone.w_final);
-    let (gb, dxb) = batch.gradients(&mut ws_b, None, Some(&d_final_b));
-    let (ga, dxa) = alone.gradients(&mut ws_a, None, Some(&alone.w_final));
+    let (gb, dxb) = batch.gradients(be, &mut ws_b, None, Some(&d_final_b));
+    let (ga, dxa) = alone.gradients(be, &mut ws_a, None, Some(&alone.w_final));
     assert_eq!(gb, ga);
     assert!(ga.iter().any(|&g| g != 0.0));
     for t in 0..len {
@@ -332,34 +369,40 @@ fn padding_never_changes_a_sequence() {
 /// the final states and a backward pass; returns the final parameters. The
 /// shapes are large enough for the GEMMs and the cell kernels to split work
 /// over threads. Also returns the first and the last loss.
-fn train(seed: u64) -> (Vec<f32>, f32, f32) {
+fn train<B: Backend>(be: &B, seed: u64) -> (Vec<f32>, f32, f32) {
     use vaeser::config::AdamPreset;
     use vaeser::nn::adam::Adam;
     use vaeser::nn::loss;
-    let cpu = Cpu;
     let (input, hidden, steps, batch) = (16, 128, 6, 128);
     let mut layout = ParamLayout::new();
     let lstm = Lstm::new(&mut layout, "lstm", input, hidden, 2).unwrap();
-    let mut params = vec![0.0; layout.len()];
-    lstm.init(&mut vaeser::rng::stream(seed, "init", 0, 0), &mut params)
-        .unwrap();
-    let mut grads = vec![0.0; layout.len()];
-    let mut adam = Adam::new(&cpu, layout.len(), 1e-2, AdamPreset::Default).unwrap();
-    let mut ws = lstm.workspace(&cpu, steps, batch).unwrap();
+    let mut host_params = vec![0.0; layout.len()];
+    lstm.init(
+        &mut vaeser::rng::stream(seed, "init", 0, 0),
+        &mut host_params,
+    )
+    .unwrap();
+    let n = layout.len();
+    let mut params = upload(be, &host_params);
+    let mut grads = upload(be, &vec![0.0; n]);
+    let mut adam = Adam::new(be, n, 1e-2, AdamPreset::Default).unwrap();
+    let mut ws = lstm.workspace(be, steps, batch).unwrap();
     let mut data = vaeser::rng::stream(seed, "data", 0, 0);
-    let x = random(&mut data, steps * batch * input, 1.0);
+    let x = upload(be, &random(&mut data, steps * batch * input, 1.0));
     let lengths: Vec<usize> = (0..batch).map(|_| data.gen_range(1..=steps)).collect();
-    let target = random(&mut data, batch * hidden, 0.5);
-    let (mut h_last, mut d_final) = (vec![0.0; batch * hidden], vec![0.0; batch * hidden]);
-    let mut losses = Vec::new();
-    for _ in 0..20 {
-        lstm.forward(&cpu, &params, &x, steps, batch, &lengths, &mut ws)
+    let target = upload(be, &random(&mut data, batch * hidden, 0.5));
+    let mut h_last = upload(be, &vec![0.0; batch * hidden]);
+    let mut d_final = upload(be, &vec![0.0; batch * hidden]);
+    let mut losses = upload(be, &[0.0; 20]);
+    for step in 0..20 {
+        lstm.forward(be, &params, &x, steps, batch, &lengths, &mut ws)
             .unwrap();
-        ws.copy_final_hidden(&cpu, &mut h_last).unwrap();
-        losses.push(loss::sse(&cpu, batch, hidden, &h_last, &target, &mut d_final).unwrap());
-        grads.fill(0.0);
+        ws.copy_final_hidden(be, &mut h_last).unwrap();
+        let slot = be.view_mut(&mut losses, step..step + 1);
+        loss::sse(be, batch, hidden, &h_last, &target, &mut d_final, slot).unwrap();
+        be.fill(be.view_mut(&mut grads, 0..n), 0.0).unwrap();
         lstm.backward(
-            &cpu,
+            be,
             &params,
             &x,
             &mut ws,
@@ -369,19 +412,23 @@ fn train(seed: u64) -> (Vec<f32>, f32, f32) {
             None,
         )
         .unwrap();
-        adam.step(&cpu, &mut params, &grads).unwrap();
+        adam.step(be, &mut params, &grads).unwrap();
     }
-    (params, losses[0], losses[19])
+    let losses = download(be, &losses);
+    (download(be, &params), losses[0], losses[19])
 }
 
-#[test]
-fn training_is_bit_identical_across_threads_and_runs() {
+on_each_backend!(
+    training_is_bit_identical_across_threads_and_runs,
+    determinism
+);
+fn determinism<B: Backend>(be: &B) {
     let in_pool = |threads: usize| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| train(7))
+            .install(|| train(be, 7))
     };
     // Compared as bits: `==` on floats would let -0.0 pass for 0.0.
     let bits = |(p, first, last): (Vec<f32>, f32, f32)| {

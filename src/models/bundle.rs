@@ -64,6 +64,7 @@ pub struct Prediction {
 }
 
 /// A trained model whose parameters live on backend `B`.
+#[derive(Debug)]
 pub struct ModelBundle<B: Backend> {
     pub learner: FeatureLearner<B>,
     pub classifier: Classifier<B>,

@@ -53,6 +53,15 @@ pub fn initial_params(shape: &ClassifierShape, seed: u64, fold: Option<u32>) -> 
     Ok(params)
 }
 
+impl<B: Backend> std::fmt::Debug for Classifier<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classifier")
+            .field("shape", &self.shape)
+            .field("backend", &self.backend.describe())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<B: Backend> Classifier<B> {
     /// A classifier with PyTorch's initial weights (see [`initial_params`]).
     pub fn new(

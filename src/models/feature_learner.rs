@@ -73,6 +73,17 @@ pub struct FeatureLearner<B: Backend> {
     pub summary: TrainingSummary,
 }
 
+impl<B: Backend> std::fmt::Debug for FeatureLearner<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeatureLearner")
+            .field("shape", self.net.shape())
+            .field("fold", &self.fold)
+            .field("seed", &self.seed)
+            .field("backend", &self.backend.describe())
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a trained learner is besides its network and parameters.
 pub struct LearnerParts {
     pub normalization: BandStats,

@@ -149,7 +149,7 @@ mod tests {
         let mut z = vec![0.0; 8];
         let mut kl = [f32::NAN];
         let err = g
-            .forward(&cpu, 2, &mu, &lv, &eps, &mut z, &mut kl)
+            .forward(&cpu, 2, &mu, &lv, &eps, &mut z, &mut kl[..])
             .unwrap_err();
         assert!(
             err.to_string().contains("logvar") && err.to_string().contains("[2, 4]"),
@@ -157,7 +157,8 @@ mod tests {
         );
         let lv = vec![0.0; 8];
         // mu = 0, logvar = 0 is N(0, 1) itself: no divergence, z = eps.
-        g.forward(&cpu, 2, &mu, &lv, &eps, &mut z, &mut kl).unwrap();
+        g.forward(&cpu, 2, &mu, &lv, &eps, &mut z, &mut kl[..])
+            .unwrap();
         assert_eq!(kl[0], 0.0);
     }
 

@@ -142,18 +142,24 @@ mod tests {
     fn bad_shapes_are_errors_naming_the_shapes() {
         let cpu = Cpu;
         let (pred, target, mut d) = (vec![0.0; 6], vec![0.0; 5], vec![0.0; 6]);
-        let err = sse(&cpu, 2, 3, &pred, &target, &mut d).unwrap_err();
+        let mut loss = [f32::NAN];
+        let err = sse(&cpu, 2, 3, &pred, &target, &mut d, &mut loss[..]).unwrap_err();
         assert!(err.to_string().contains("[2, 3]"), "{err}");
         // Larger buffers are fine: the prefix is used.
         let big = vec![1.0; 10];
-        assert_eq!(sse(&cpu, 2, 3, &big, &pred, &mut d).unwrap(), 3.0);
+        sse(&cpu, 2, 3, &big, &pred, &mut d, &mut loss[..]).unwrap();
+        assert_eq!(loss[0], 3.0);
 
         let (logits, mut p, mut dl) = (vec![0.0; 8], vec![0.0; 8], vec![0.0; 8]);
-        let err = softmax_xent(&cpu, 2, 4, &logits, &[0], &mut p, &mut dl).unwrap_err();
+        let err = check_labels(&[0], 2, 4).unwrap_err();
         assert!(err.to_string().contains("1 labels"), "{err}");
-        let err = softmax_xent(&cpu, 2, 4, &logits, &[0, 4], &mut p, &mut dl).unwrap_err();
+        let err = check_labels(&[0, 4], 2, 4).unwrap_err();
         assert!(err.to_string().contains("label 4 at row 1"), "{err}");
-        let loss = softmax_xent(&cpu, 2, 4, &logits, &[0, 3], &mut p, &mut dl).unwrap();
-        assert!((loss - 4f32.ln()).abs() < 1e-6);
+        let short = vec![0u32];
+        let err = softmax_xent(&cpu, 2, 4, &logits, &short, &mut p, &mut dl, &mut loss[..]);
+        assert!(err.unwrap_err().to_string().contains("holds 1 labels"));
+        let labels = vec![0u32, 3];
+        softmax_xent(&cpu, 2, 4, &logits, &labels, &mut p, &mut dl, &mut loss[..]).unwrap();
+        assert!((loss[0] - 4f32.ln()).abs() < 1e-6);
     }
 }

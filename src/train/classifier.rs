@@ -56,6 +56,7 @@ pub struct ClassifierFitRequest<'a> {
 }
 
 /// The trained classifier (best validation UA weights) and its per-epoch history.
+#[derive(Debug)]
 pub struct ClassifierFit<B: Backend> {
     pub classifier: Classifier<B>,
     pub epochs: Vec<ClassifierEpoch>,

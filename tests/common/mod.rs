@@ -2,6 +2,7 @@
 //! directory, scratch directories and tiny WAV files.
 #![allow(dead_code)]
 
+pub mod backends;
 pub mod gradcheck;
 
 use std::path::{Path, PathBuf};
