@@ -127,6 +127,12 @@ fn main() {
     for backward in [false, true] {
         for (hidden, batch) in [(128, 32), (256, 32), (128, 256), (256, 256)] {
             for threads in [1, 2] {
+                // ONLY=H,batch,threads restricts the table to one shape.
+                if let Ok(only) = std::env::var("ONLY") {
+                    if only != format!("{hidden},{batch},{threads}") {
+                        continue;
+                    }
+                }
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
                     .build()
