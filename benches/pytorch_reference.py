@@ -16,7 +16,7 @@ with the same losses and Adam settings:
 
 Run as a server by the Rust bench: one command per line on stdin,
 `<workload> <hidden> <batch> <threads> <reps>`, answered on stdout with
-`ok <median seconds> <warm-up iterations>`. Warm-up runs until the process's
+`ok <median seconds> <warm-up iterations> <median CPU seconds>`. Warm-up runs until the process's
 minor page faults stop growing (a fresh process runs the LSTM ~35% slower
 until glibc's allocator has settled), then `reps` timed calls follow.
 `python3 pytorch_reference.py --once classifier_train 128 32 1 5` runs one
@@ -148,19 +148,20 @@ def run(workload, hidden, batch, threads, reps):
     f = entry[0]
     warm = warm_up(f) if entry[1] != threads else 0
     entry[1] = threads
-    times = []
+    times, cpu = [], []
     for _ in range(reps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         f()
         times.append(time.perf_counter() - t)
-    return statistics.median(times), warm
+        cpu.append(time.process_time() - c)
+    return statistics.median(times), warm, statistics.median(cpu)
 
 
 def main():
     torch.manual_seed(0)
     if len(sys.argv) > 1 and sys.argv[1] == "--once":
         w, h, b, th, reps = sys.argv[2], *map(int, sys.argv[3:7])
-        t, warm = run(w, h, b, th, reps)
+        t, warm, _ = run(w, h, b, th, reps)
         print(f"{w} hidden {h} batch {b} threads {th}: median {t * 1e3:.3f} ms (warm-up {warm})")
         return
     print(f"ready torch {torch.__version__} mkldnn {torch.backends.mkldnn.is_available()}", flush=True)
@@ -171,8 +172,8 @@ def main():
         if parts[0] == "quit":
             break
         w, h, b, th, reps = parts[0], *map(int, parts[1:5])
-        t, warm = run(w, h, b, th, reps)
-        print(f"ok {t:.9f} {warm}", flush=True)
+        t, warm, cpu = run(w, h, b, th, reps)
+        print(f"ok {t:.9f} {warm} {cpu:.9f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -109,3 +109,17 @@ pub fn keep_clean(trials: &[(f64, f64, f64)]) -> (Vec<f64>, Vec<f64>, Vec<f64>, 
         note,
     )
 }
+
+/// Nanoseconds this process's threads have spent on a CPU (the first field
+/// of each /proc/self/task/*/schedstat). On one thread this is the time a
+/// trial really computed, unaffected by time slicing on a busy machine; on
+/// two it also counts spin-waiting, so it is quoted for one thread only.
+pub fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
