@@ -25,7 +25,11 @@
 //!   results are bit-identical whatever the thread count.
 
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
+// Compiled without the `cuda` feature too: the kernel compile test reads it.
 mod device;
+pub mod kernel_sources;
 
 pub use device::Device;
 

@@ -114,10 +114,8 @@ fn run_on_cuda(_command: Command, _global: &Global) -> Result<()> {
 }
 
 #[cfg(feature = "cuda")]
-fn run_on_cuda(_command: Command, _global: &Global) -> Result<()> {
-    Err(Error::Device(
-        "--device cuda: this build has the CUDA bindings but no CUDA backend".into(),
-    ))
+fn run_on_cuda(command: Command, global: &Global) -> Result<()> {
+    run_on(&crate::backend::cuda::Cuda::new()?, command, global)
 }
 
 /// Runs one command with every model on `backend`.
