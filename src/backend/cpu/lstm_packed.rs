@@ -611,8 +611,9 @@ unsafe fn splat(v: f32) -> __m512 {
     _mm512_set1_ps(v)
 }
 
-/// `wide::f32x8::exp`, lane for lane.
+/// `wide::f32x8::exp`, lane for lane (its constants as it writes them).
 #[target_feature(enable = "avx512f")]
+#[allow(clippy::excessive_precision)]
 #[inline]
 unsafe fn exp16(x: __m512) -> __m512 {
     let r = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
@@ -816,7 +817,7 @@ mod tests {
             if sorted {
                 lengths.sort_by(|a, b| b.cmp(a));
             }
-            let scale = 1.0 / (hidden as f32).sqrt();
+            let w_scale = 1.0 / (hidden as f32).sqrt();
             Case {
                 s: LstmShape {
                     hidden,
@@ -824,8 +825,8 @@ mod tests {
                     batch,
                 },
                 lengths,
-                w_hh: random(&mut rng, 4 * hidden * hidden, scale),
-                bias: random(&mut rng, 4 * hidden, scale),
+                w_hh: random(&mut rng, 4 * hidden * hidden, w_scale),
+                bias: random(&mut rng, 4 * hidden, w_scale),
                 pre: random(&mut rng, steps * batch * 4 * hidden, scale),
                 dh: random(&mut rng, steps * batch * hidden, 1.0),
             }
