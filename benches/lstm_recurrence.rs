@@ -8,6 +8,7 @@
 //! `cargo bench --bench lstm_recurrence`
 
 #[path = "support/load.rs"]
+#[allow(dead_code)]
 mod load;
 #[path = "support/peak.rs"]
 #[allow(dead_code)]
