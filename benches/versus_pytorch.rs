@@ -454,6 +454,12 @@ fn main() {
             } else {
                 "-".into()
             };
+            // Also at once, for runs cut short.
+            eprintln!(
+                "  ours {:.3} ms, PyTorch {:.3} ms, ratio {r:.2}, CPU ratio {cpu}, {note}",
+                t_ours * 1e3,
+                t_torch * 1e3
+            );
             rows.push((w, threads, t_ours, t_torch, r, cpu, note));
             // Re-measured between workloads: interference only lowers it.
             let p = FmaPeak::measure(3);
