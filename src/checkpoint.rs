@@ -3,8 +3,9 @@
 //!
 //! The header's `__metadata__` holds, as strings (the safetensors format only
 //! allows strings): `format` = "vaeser", `format_version`, `kind` (what model
-//! the file holds), `checksum` (FNV-1a 64 of the tensor bytes, so a corrupted
-//! file is detected and not silently loaded) and any number of JSON-encoded
+//! the file holds), `checksum` (XXH64 of the tensor bytes, `xxh64:<hex>`, so
+//! a corrupted file is detected and not silently loaded; files of format
+//! version 1 carry `fnv1a64:<hex>`, still accepted) and any number of JSON-encoded
 //! values set by the model code (latent size, label names, normalisation
 //! statistics, configuration, seed, ...).
 //!
@@ -13,6 +14,7 @@
 //! order, and the same model must always give the same bytes (SPEC §7).
 //! Reading goes through the `safetensors` crate, which validates the layout.
 
+use crate::checksum::{fnv1a64, xxh64};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::nn::params::ParamLayout;
@@ -22,8 +24,14 @@ use std::path::{Path, PathBuf};
 
 /// Value of the `format` metadata key.
 pub const FORMAT: &str = "vaeser";
-/// Version of the metadata conventions; files from a newer version are refused.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the metadata conventions; files from a newer version are
+/// refused. Version 2 changed the checksum from FNV-1a to XXH64 (an older
+/// program would call every new file corrupt; the version makes it say why).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// How many more parameters than a file holds its metadata may describe
+/// before loading is refused without allocating (2^24 values, 64 MiB).
+pub const METADATA_SLACK: usize = 1 << 24;
 
 const RESERVED_KEYS: [&str; 4] = ["format", "format_version", "kind", "checksum"];
 
@@ -164,6 +172,57 @@ impl Checkpoint {
         }
     }
 
+    /// Errors unless the tensors named `prefix`... hold nearly `count`
+    /// values (at most [`METADATA_SLACK`] fewer). The sizes in the metadata
+    /// are not covered by the checksum: checking them against the data
+    /// actually in the file, before a model of that size is allocated,
+    /// bounds the allocation by the file's size. A smaller disagreement is
+    /// left to the tensor-by-tensor comparison, whose message names the
+    /// tensor.
+    pub fn check_holds_values(&self, prefix: &str, count: usize) -> Result<()> {
+        let stored: usize = self
+            .tensors
+            .iter()
+            .filter(|t| t.name.starts_with(prefix))
+            .map(|t| t.data.len())
+            .sum();
+        if count > stored.saturating_add(METADATA_SLACK) {
+            return Err(Error::format(
+                &self.source,
+                format!(
+                    "the metadata describes a model of {count} parameters but the file holds \
+                     {stored} values{}",
+                    if prefix.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" under '{prefix}'")
+                    }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Errors unless every value of the tensors named `prefix`... is finite.
+    /// The checksum says the bytes are the ones written, not that they are
+    /// usable: a NaN weight passes through ReLU as 0 and gives
+    /// plausible-looking probabilities, so models refuse it at load (the
+    /// container itself keeps any payload bit for bit).
+    pub fn check_finite(&self, prefix: &str) -> Result<()> {
+        for t in self.tensors.iter().filter(|t| t.name.starts_with(prefix)) {
+            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+                return Err(Error::format(
+                    &self.source,
+                    format!(
+                        "tensor '{}' holds a non-finite value ({} at index {i}); the model is unusable",
+                        t.name, t.data[i]
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Fills a parameter arena from the tensors named `prefix` + each name of
     /// `layout`; every tensor must be present with exactly the layout's shape.
     pub fn read_params(&self, prefix: &str, layout: &ParamLayout, arena: &mut [f32]) -> Result<()> {
@@ -207,7 +266,7 @@ impl Checkpoint {
         meta.insert("kind".into(), self.kind.clone().into());
         meta.insert(
             "checksum".into(),
-            format!("fnv1a64:{:016x}", fnv1a64(&data)).into(),
+            format!("xxh64:{:016x}", xxh64(&data)).into(),
         );
         for (k, v) in &self.metadata {
             meta.insert(k.clone(), v.clone().into());
@@ -277,6 +336,21 @@ impl Checkpoint {
             .remove("checksum")
             .ok_or_else(|| fail("checkpoint metadata has no 'checksum'".into()))?;
 
+        // The data section is the tensors' bytes back to back (safetensors
+        // refuses gaps and overlaps), so the checksum reads it in place.
+        let header_len =
+            u64::from_le_bytes(bytes[..8].try_into().expect("deserialize read 8 bytes"));
+        let data_section = &bytes[8 + header_len as usize..];
+        let actual = match checksum.split_once(':') {
+            Some(("fnv1a64", _)) => format!("fnv1a64:{:016x}", fnv1a64(data_section)),
+            _ => format!("xxh64:{:016x}", xxh64(data_section)),
+        };
+        if checksum != actual {
+            return Err(fail(format!(
+                "checkpoint is corrupt: tensor data checksum {actual} does not match the recorded {checksum}"
+            )));
+        }
+
         // Tensors in file order (by data offset), so a round trip keeps the order.
         let mut infos: Vec<(String, usize)> = header
             .tensors()
@@ -285,7 +359,6 @@ impl Checkpoint {
             .collect();
         infos.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         let mut tensors = Vec::with_capacity(infos.len());
-        let mut all_data = Vec::new();
         for (name, _) in infos {
             let view = st
                 .tensor(&name)
@@ -296,23 +369,11 @@ impl Checkpoint {
                     view.dtype()
                 )));
             }
-            all_data.extend_from_slice(view.data());
-            let data = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
             tensors.push(Tensor {
                 name,
                 shape: view.shape().to_vec(),
-                data,
+                data: f32s_from_le(view.data()),
             });
-        }
-        let actual = format!("fnv1a64:{:016x}", fnv1a64(&all_data));
-        if checksum != actual {
-            return Err(fail(format!(
-                "checkpoint is corrupt: tensor data checksum {actual} does not match the recorded {checksum}"
-            )));
         }
         Ok(Checkpoint {
             kind,
@@ -333,13 +394,17 @@ impl Checkpoint {
     }
 }
 
-/// FNV-1a, 64-bit: a fixed, dependency-free checksum; enough to detect
-/// accidental corruption (not tampering).
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+/// Little-endian f32 values from bytes: one copy where the bytes happen to
+/// be aligned for f32 (the usual case: the data section starts at a multiple
+/// of 8 in a heap buffer), a conversion loop otherwise or on big-endian CPUs.
+fn f32s_from_le(bytes: &[u8]) -> Vec<f32> {
+    if cfg!(target_endian = "little") {
+        if let Ok(values) = bytemuck::try_cast_slice::<u8, f32>(bytes) {
+            return values.to_vec();
+        }
     }
-    h
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }

@@ -124,6 +124,18 @@ impl Default for ExperimentConfig {
     }
 }
 
+impl SegmentConfig {
+    /// Errors unless frames and hop are within 1..=[`crate::limits::MAX_SEGMENT_FRAMES`].
+    pub fn validate(&self) -> Result<()> {
+        let max = crate::limits::MAX_SEGMENT_FRAMES;
+        for (key, v) in [("segments.frames", self.frames), ("segments.hop", self.hop)] {
+            crate::limits::check_size("value", v, max)
+                .map_err(|m| Error::config(format!("{key}: {m}")))?;
+        }
+        Ok(())
+    }
+}
+
 impl Default for SegmentConfig {
     fn default() -> Self {
         SegmentConfig {
@@ -244,8 +256,9 @@ impl Config {
         if self.learner.batch == 0 || self.classifier.batch == 0 {
             return bad("batch", "must be at least 1");
         }
-        if !(self.learner.lr > 0.0 && self.classifier.lr > 0.0) {
-            return bad("lr", "must be positive");
+        let usable = |lr: f32| lr > 0.0 && lr.is_finite();
+        if !(usable(self.learner.lr) && usable(self.classifier.lr)) {
+            return bad("lr", "must be positive and finite");
         }
         for (key, f) in [
             (
@@ -291,6 +304,40 @@ impl Config {
                 "experiment.sweep_models",
                 &format!("unknown model {m:?} (ae, vae or cvae)"),
             );
+        }
+        self.validate_sizes()
+    }
+}
+
+impl Config {
+    /// Checks every size that memory is allocated from against
+    /// [`crate::limits`], so an absurd value is an error naming its key
+    /// before any buffer exists. Models are checked at their largest
+    /// (a CVAE's conditions and the classifier reading mu and log sigma^2).
+    fn validate_sizes(&self) -> Result<()> {
+        use crate::limits::{self, check_size};
+        fn key(k: &'static str) -> impl Fn(String) -> Error {
+            move |m| Error::config(format!("{k}: {m}"))
+        }
+        self.segments.validate()?;
+        check_size("value", self.learner.batch, limits::MAX_BATCH).map_err(key("learner.batch"))?;
+        check_size("value", self.classifier.batch, limits::MAX_BATCH)
+            .map_err(key("classifier.batch"))?;
+        let input = self.segments.frames * crate::audio::N_MELS;
+        let classes = 4;
+        let latents = std::iter::once(self.learner.latent)
+            .chain(self.experiment.latent_sweep.iter().copied());
+        for latent in latents {
+            limits::autoencoder_params(input, classes, &self.learner.hidden, latent, true)
+                .map_err(key("learner.hidden/latent"))?;
+            limits::classifier_params(
+                2 * latent,
+                self.classifier.hidden,
+                self.classifier.layers,
+                self.classifier.dense,
+                classes,
+            )
+            .map_err(key("classifier.hidden/layers/dense"))?;
         }
         Ok(())
     }

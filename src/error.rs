@@ -25,7 +25,33 @@ pub enum Error {
     Device(String),
     /// The user interrupted a run, or another condition that stops it cleanly.
     Interrupted(String),
+    /// A command-line value that cannot be used; the message names the
+    /// option and says what to do instead.
+    Usage(String),
+    /// Input data from which no result can be made (no usable utterance, a
+    /// file of the wrong kind for the command).
+    Data(String),
+    /// A command that carries on past bad inputs (`predict`) finished with
+    /// some of them failed; each was reported where it occurred.
+    Failures {
+        what: &'static str,
+        failed: usize,
+        total: usize,
+    },
+    /// A buffer could not be allocated (what it was for and its size).
+    OutOfMemory(String),
+    /// Training produced a non-finite loss or parameter (epoch, step, tensor).
+    Diverged(String),
+    /// A computed value that must be finite (features, probabilities) is not.
+    NonFinite(String),
+    /// A path holds a file this program did not write (or of another kind):
+    /// it is left alone unless the user says `--force`.
+    Refused { path: PathBuf, message: String },
 }
+
+/// The largest exit code that counts failed inputs: higher codes mean
+/// signals to a shell (126-165), so larger counts are reported as 100.
+pub const MAX_FAILURE_CODE: usize = 100;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -56,6 +82,28 @@ impl Error {
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
     }
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage(message.into())
+    }
+    pub fn data(message: impl Into<String>) -> Self {
+        Error::Data(message.into())
+    }
+
+    /// The process exit code for this error: the number of failed inputs
+    /// (at most 100) when a command carried on past them, else 1 (clap
+    /// itself exits with 2 on a command line that does not parse).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Failures { failed, .. } => (*failed).clamp(1, MAX_FAILURE_CODE) as i32,
+            _ => 1,
+        }
+    }
+    pub fn refused(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        Error::Refused {
+            path: path.as_ref().to_path_buf(),
+            message: message.into(),
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -78,6 +126,17 @@ impl fmt::Display for Error {
             Error::Config(m) => write!(f, "configuration: {m}"),
             Error::Device(m) => write!(f, "device: {m}"),
             Error::Interrupted(m) => write!(f, "interrupted: {m}"),
+            Error::Usage(m) => write!(f, "{m}"),
+            Error::Data(m) => write!(f, "{m}"),
+            Error::Failures {
+                what,
+                failed,
+                total,
+            } => write!(f, "{failed} of {total} {what} failed"),
+            Error::OutOfMemory(m) => write!(f, "out of memory: {m}"),
+            Error::Diverged(m) => write!(f, "training diverged: {m}"),
+            Error::NonFinite(m) => write!(f, "non-finite result: {m}"),
+            Error::Refused { path, message } => write!(f, "{}: {message}", path.display()),
         }
     }
 }

@@ -135,3 +135,55 @@ fn truncated_corrupt_and_foreign_files_fail_clearly() {
         .to_string();
     assert!(e.contains("/nonexistent/m.safetensors"), "{e}");
 }
+
+/// The file `bytes` would be with its `__metadata__` changed by `edit`.
+fn with_metadata(
+    bytes: &[u8],
+    edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    edit(header["__metadata__"].as_object_mut().unwrap());
+    let mut text = header.to_string();
+    while text.len() % 8 != 0 {
+        text.push(' ');
+    }
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&bytes[8 + n..]);
+    out
+}
+
+#[test]
+fn files_of_format_version_1_with_an_fnv_checksum_still_load() {
+    let (ck, _, _) = sample();
+    let bytes = ck.to_bytes();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let data = &bytes[8 + n..];
+    // FNV-1a 64, byte at a time, as version 1 wrote it.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in data {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let old = with_metadata(&bytes, |m| {
+        assert!(m["checksum"].as_str().unwrap().starts_with("xxh64:"));
+        m.insert("format_version".into(), "1".into());
+        m.insert("checksum".into(), format!("fnv1a64:{h:016x}").into());
+    });
+    let p = std::path::Path::new("old.safetensors");
+    let back = Checkpoint::from_bytes(&old, p).unwrap();
+    // Bit for bit (the sample holds a NaN, which == would call unequal).
+    let bits = |c: &Checkpoint| -> Vec<(String, Vec<u32>)> {
+        c.tensors()
+            .iter()
+            .map(|t| (t.name.clone(), t.data.iter().map(|x| x.to_bits()).collect()))
+            .collect()
+    };
+    assert_eq!(bits(&back), bits(&ck));
+    // ... and their checksum is checked too.
+    let wrong = with_metadata(&old, |m| {
+        m.insert("checksum".into(), format!("fnv1a64:{:016x}", h ^ 1).into());
+    });
+    let e = Checkpoint::from_bytes(&wrong, p).unwrap_err().to_string();
+    assert!(e.contains("corrupt") && e.contains("fnv1a64"), "{e}");
+}

@@ -102,8 +102,9 @@ fn learns_a_sequence_task_and_keeps_the_best_epoch() {
     assert_eq!(log.records().len(), n_epochs);
     for (e, (rec, line)) in fitted.epochs.iter().zip(log.records()).enumerate() {
         assert_eq!(rec.epoch, e);
-        assert_eq!(line["epoch"], e);
-        assert_eq!(line["fold"], 0);
+        // Inside 0-based, in the log counted from 1.
+        assert_eq!(line["epoch"], e + 1);
+        assert_eq!(line["fold"], 1);
         assert_eq!(line["val_ua"].as_f64(), Some(rec.val_ua));
         assert!(line["seconds"].as_f64().unwrap() >= 0.0);
         assert!(rec.train_loss.is_finite() && rec.val_loss.is_finite());

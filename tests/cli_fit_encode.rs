@@ -21,7 +21,7 @@ use clap::Parser;
 const RATE: u32 = 16_000;
 /// RAVDESS emotion codes of the four classes.
 const EMOTION_CODES: [u32; 4] = [1, 3, 4, 5];
-/// Actors 1 and 2 form group actors01-04 (fold 0), actor 5 group actors05-08 (fold 1).
+/// Actors 1 and 2 form group actors01-04 (fold 1), actor 5 group actors05-08 (fold 2).
 const ACTORS: [u32; 3] = [1, 2, 5];
 
 fn temp_dir(test: &str) -> PathBuf {
@@ -85,7 +85,7 @@ fn fit_features(corpus: &Path, model: &str, extra: &[&str], out: &Path) -> vaese
         "ravdess",
         "--data",
         &corpus,
-        "--model",
+        "--learner",
         model,
     ];
     args.extend_from_slice(extra);
@@ -131,19 +131,20 @@ fn fit_features_holds_the_fold_out_and_encode_matches_the_library() {
     fit_features(
         &corpus,
         "vae",
-        &["--fold", "0", "--latent", "4", "--config", &config],
+        &["--fold", "1", "--latent", "4", "--config", &config],
         &model,
     )
     .unwrap();
 
     let learner = FeatureLearner::load(&Cpu, &model, Some(LearnerKind::Vae)).unwrap();
+    // The checkpoint keeps the internal, 0-based fold index.
     assert_eq!(learner.fold, Some(0));
     assert_eq!(learner.latent(), 4);
     let log = std::fs::read_to_string(dir.join("vae.log.jsonl")).unwrap();
     assert_eq!(log.lines().count(), learner.summary.epochs_run);
     assert!(learner.summary.epochs_run >= 1 && learner.summary.epochs_run <= 2);
 
-    // Fold 0 is actors 1 and 2: the statistics come from actor 5 alone.
+    // Fold 1 is actors 1 and 2: the statistics come from actor 5 alone.
     let train: Vec<Vec<f32>> = EMOTION_CODES
         .iter()
         .map(|&e| raw_segments(&wav_path(&corpus, 5, e)))
@@ -233,11 +234,14 @@ fn a_fold_the_corpus_does_not_have_is_an_error_listing_the_folds() {
     let dir = temp_dir("bad-fold");
     let corpus = dir.join("ravdess");
     write_corpus(&corpus);
-    let err = fit_features(&corpus, "ae", &["--fold", "2"], &dir.join("ae.safetensors"))
+    let err = fit_features(&corpus, "ae", &["--fold", "3"], &dir.join("ae.safetensors"))
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("2 folds") && err.contains("actors01-04") && err.contains("actors05-08"),
+        err.contains("--fold 3")
+            && err.contains("2 folds")
+            && err.contains("1 (actors01-04")
+            && err.contains("actors05-08"),
         "{err}"
     );
     assert!(!dir.join("ae.safetensors").exists());

@@ -133,9 +133,16 @@ fn assert_line_skipped(root: &Path, reason: &str) {
         "{shown}"
     );
     assert!(shown.contains(reason), "{shown}");
-    let err = load(CorpusKind::Iemocap, root, &LoadOptions { strict: true })
-        .unwrap_err()
-        .to_string();
+    let err = load(
+        CorpusKind::Iemocap,
+        root,
+        &LoadOptions {
+            strict: true,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
     assert_eq!(err, shown);
     std::fs::remove_dir_all(root).unwrap();
 }

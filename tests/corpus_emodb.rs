@@ -48,7 +48,15 @@ fn names_give_speaker_emotion_and_speaker_folds() {
     assert!(skipped[1].contains("3a01Fa.wav") && skipped[1].contains("SSTTTEV"));
     assert_eq!(folds::by_group(&corpus.utterances).len(), 3);
 
-    let err = load(CorpusKind::Emodb, &root, &LoadOptions { strict: true }).unwrap_err();
+    let err = load(
+        CorpusKind::Emodb,
+        &root,
+        &LoadOptions {
+            strict: true,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("10a07Xa.wav"), "{err}");
 
     // The files may also lie directly in the corpus directory.

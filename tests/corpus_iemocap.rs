@@ -177,7 +177,15 @@ fn subsets_and_folds_by_session_and_by_speaker() {
 #[test]
 fn strict_loading_stops_at_the_missing_audio() {
     let root = fixture("iemocap-strict");
-    let err = load(CorpusKind::Iemocap, &root, &LoadOptions { strict: true }).unwrap_err();
+    let err = load(
+        CorpusKind::Iemocap,
+        &root,
+        &LoadOptions {
+            strict: true,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("Ses05M_script01_1b_M001.wav"), "{msg}");
     assert!(msg.contains("missing"), "{msg}");

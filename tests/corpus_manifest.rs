@@ -71,7 +71,15 @@ fn rows_give_labels_speakers_folds_and_optional_ratings() {
     assert!(skipped[3].contains("audio/missing.wav") && skipped[3].contains("manifest.csv:11"));
     assert!(skipped[4].contains(&at(12)) && skipped[4].contains("listed twice"));
 
-    let err = load(CorpusKind::Manifest, &csv, &LoadOptions { strict: true }).unwrap_err();
+    let err = load(
+        CorpusKind::Manifest,
+        &csv,
+        &LoadOptions {
+            strict: true,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap_err();
     assert!(err.to_string().contains(&at(8)), "{err}");
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -137,7 +137,15 @@ fn malformed_names_are_skipped_with_the_file_or_fatal_when_strict() {
         reasons[1].contains("03-01-09-01-01-01-05.wav") && reasons[1].contains("emotion code 09")
     );
     assert!(reasons[2].contains("03-01-1-01-01-01-05.wav") && reasons[2].contains("RAVDESS form"));
-    let err = load(CorpusKind::Ravdess, &root, &LoadOptions { strict: true }).unwrap_err();
+    let err = load(
+        CorpusKind::Ravdess,
+        &root,
+        &LoadOptions {
+            strict: true,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap_err();
     assert!(
         err.to_string().contains("03-01-01-01-01-01-07.wav"),
         "{err}"

@@ -284,7 +284,15 @@ fn layout_and_annotations_follow_iemocap() {
         .contains("seed: 3"));
 
     // The project's own loader reads it as the annotations say.
-    let corpus = load(CorpusKind::Synth, &dir, &LoadOptions { strict: true }).unwrap();
+    let corpus = load(
+        CorpusKind::Synth,
+        &dir,
+        &LoadOptions {
+            strict: true,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
     assert!(corpus.skipped.is_empty(), "{:?}", corpus.skipped);
     assert!(corpus.warnings.is_empty(), "{:?}", corpus.warnings);
     assert_eq!(

@@ -39,7 +39,7 @@ fn crossval(device: &str, dir: &std::path::Path, tag: &str) -> (CellResult, Vec<
             "synth",
             "--data",
             s(corpus()),
-            "--model",
+            "--learner",
             "vae",
             "--latent",
             "8",

@@ -18,7 +18,7 @@ fn dimensional_cell_leaves_one_speaker_out_and_oracle_runs_are_marked() {
             "synth",
             "--data",
             s(corpus()),
-            "--model",
+            "--learner",
             "cvae",
             "--task",
             "arousal",

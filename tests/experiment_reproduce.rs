@@ -15,9 +15,9 @@ fn reproduce(dir: &Path, config: &Path, threads: &str) -> std::path::PathBuf {
         &[
             "--threads",
             threads,
+            "reproduce",
             "--seed",
             "3",
-            "reproduce",
             "--corpus",
             "synth",
             "--data",

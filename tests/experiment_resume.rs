@@ -17,14 +17,14 @@ fn crossval(
     let mut args = vec![
         "--threads",
         "2",
+        "crossval",
         "--seed",
         seed,
-        "crossval",
         "--corpus",
         "synth",
         "--data",
         s(corpus()),
-        "--model",
+        "--learner",
         "cvae",
         "--task",
         "categorical",
@@ -65,10 +65,10 @@ fn an_interrupted_run_resumes_to_the_uninterrupted_results() {
     let stderr = String::from_utf8_lossy(&stopped.stderr);
     assert!(stderr.contains("interrupted"), "{stderr}");
     let cell_dir = parts.join("cells/cvae-categorical-complete-L8");
-    let folds: Vec<_> = (0..5)
+    let folds: Vec<_> = (1..=5)
         .filter(|f| cell_dir.join(format!("fold-{f}.json")).exists())
         .collect();
-    assert_eq!(folds, [0, 1]);
+    assert_eq!(folds, [1, 2]);
     assert!(!parts.join(CELL).exists());
 
     // A fresh run into the same directory is refused ...
@@ -80,7 +80,7 @@ fn an_interrupted_run_resumes_to_the_uninterrupted_results() {
     assert!(!other.status.success());
     let stderr = String::from_utf8_lossy(&other.stderr);
     assert!(
-        stderr.contains("fold-0.json") && stderr.contains("seed"),
+        stderr.contains("fold-1.json") && stderr.contains("seed"),
         "{stderr}"
     );
 

@@ -10,7 +10,7 @@ pub const SAMPLE_RATE: u32 = 16_000;
 /// Mel bands per frame.
 pub const N_MELS: usize = 80;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -35,9 +35,31 @@ pub fn load_logmel(path: &Path) -> Result<LogMel> {
     static EXTRACTOR: OnceLock<logmel::LogMelExtractor> = OnceLock::new();
     let extractor = EXTRACTOR.get_or_init(logmel::LogMelExtractor::new);
     let (samples, rate) = wav::read_mono(path)?;
-    if rate == SAMPLE_RATE {
-        Ok(extractor.compute(&samples))
+    let logmel = if rate == SAMPLE_RATE {
+        extractor.compute(&samples)
     } else {
-        Ok(extractor.compute(&resample::to_rate(&samples, rate, SAMPLE_RATE)))
+        let resampled = resample::try_to_rate(&samples, rate, SAMPLE_RATE)
+            .map_err(|e| Error::format(path, e.to_string()))?;
+        extractor.compute(&resampled)
+    };
+    check_finite_logmel(&logmel, path)?;
+    Ok(logmel)
+}
+
+/// LogMel values are logarithms of bounded energies, so a non-finite one
+/// means the decoder or the front end let something through: refuse the
+/// file rather than hand the models an infinity.
+pub fn check_finite_logmel(logmel: &LogMel, path: &Path) -> Result<()> {
+    match logmel.data.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::format(
+            path,
+            format!(
+                "LogMel value {} (frame {}, band {}) is not finite",
+                logmel.data[i],
+                i / N_MELS,
+                i % N_MELS
+            ),
+        )),
     }
 }

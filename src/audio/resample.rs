@@ -21,6 +21,9 @@ const PASSBAND: f64 = 0.875;
 /// output sample instead.
 const MAX_TABLE: usize = 1 << 20;
 
+use crate::error::{Error, Result};
+use crate::limits::{check_sample_rate, try_with_capacity, try_zeroed};
+
 /// A resampler from one rate to another; build once, apply to many signals.
 pub struct Resampler {
     /// Output samples advance `down / up` input samples each.
@@ -139,31 +142,41 @@ impl Resampler {
         (n as u64 * self.up).div_ceil(self.down) as usize
     }
 
+    /// # Panics
+    /// If the output cannot be allocated; [`Resampler::try_process`] returns
+    /// an error instead.
     pub fn process(&self, samples: &[f32]) -> Vec<f32> {
+        self.try_process(samples)
+            .expect("resampler buffers fit in memory")
+    }
+
+    /// Resamples `samples`; a buffer that cannot be allocated is an error.
+    pub fn try_process(&self, samples: &[f32]) -> Result<Vec<f32>> {
         let taps = self.taps();
-        let mut padded = vec![0.0f32; samples.len() + 2 * self.half + 1];
+        let mut padded = try_zeroed(samples.len() + 2 * self.half + 1, "resampler input")?;
         padded[self.half..self.half + samples.len()].copy_from_slice(samples);
         let mut scratch = if self.table.is_empty() {
             vec![0.0f32; taps]
         } else {
             Vec::new()
         };
-        (0..self.output_len(samples.len()) as u64)
-            .map(|n| {
-                let position = n * self.down;
-                let k = (position / self.up) as usize;
-                let phase = position % self.up;
-                // padded[k] is input sample k - half.
-                let window = &padded[k..k + taps];
-                if self.table.is_empty() {
-                    self.phase_coefficients(phase, &mut scratch);
-                    dot(window, &scratch)
-                } else {
-                    let p = phase as usize;
-                    dot(window, &self.table[p * taps..(p + 1) * taps])
-                }
-            })
-            .collect()
+        let out_len = self.output_len(samples.len());
+        let mut out = try_with_capacity(out_len, "resampler output")?;
+        out.extend((0..out_len as u64).map(|n| {
+            let position = n * self.down;
+            let k = (position / self.up) as usize;
+            let phase = position % self.up;
+            // padded[k] is input sample k - half.
+            let window = &padded[k..k + taps];
+            if self.table.is_empty() {
+                self.phase_coefficients(phase, &mut scratch);
+                dot(window, &scratch)
+            } else {
+                let p = phase as usize;
+                dot(window, &self.table[p * taps..(p + 1) * taps])
+            }
+        }));
+        Ok(out)
     }
 }
 
@@ -188,6 +201,22 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         acc[3] + acc[7],
     ];
     (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]) + tail
+}
+
+/// Band-limited resampling from `from` Hz to `to` Hz (a copy when equal),
+/// for rates a WAV file may have (see [`crate::limits::check_sample_rate`]):
+/// other rates and allocation failures are errors, checked before the filter
+/// or any buffer is built.
+pub fn try_to_rate(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
+    for rate in [from, to] {
+        check_sample_rate(rate).map_err(Error::config)?;
+    }
+    if from == to {
+        let mut out = try_with_capacity(samples.len(), "resampler output")?;
+        out.extend_from_slice(samples);
+        return Ok(out);
+    }
+    Resampler::new(from, to).try_process(samples)
 }
 
 /// Band-limited resampling from `from` Hz to `to` Hz (a copy when equal).

@@ -13,7 +13,14 @@
 //! decoder message.
 
 use crate::error::{Error, Result};
+use crate::limits::{check_sample_rate, try_with_capacity, MAX_CHANNELS};
 use std::path::Path;
+
+/// Largest magnitude a float sample may have. Float files may exceed full
+/// scale a little (overs left by processing); beyond +6 dBFS the file holds
+/// something other than audio scaled to [-1, 1], and its features would be
+/// meaningless (or infinite) rather than wrong by a little.
+pub const MAX_FLOAT_AMPLITUDE: f32 = 2.0;
 
 const FORMAT_PCM: u16 = 0x0001;
 const FORMAT_IEEE_FLOAT: u16 = 0x0003;
@@ -24,7 +31,8 @@ const FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 pub struct WavFormat {
     pub channels: u16,
     pub sample_rate: u32,
-    /// Bits of the container each sample is stored in (8, 16, 24 or 32).
+    /// Bits of the container each sample is stored in (8, 16, 24 or 32;
+    /// float: 32 or 64).
     /// Samples with fewer valid bits are left-justified in their container,
     /// so scaling by the container's full scale gives the right amplitude.
     pub container_bits: u16,
@@ -220,12 +228,15 @@ fn parse_fmt(chunk: &[u8], path: &Path) -> Result<WavFormat> {
     if channels == 0 {
         return Err(Error::format(path, "fmt chunk declares 0 channels"));
     }
-    if sample_rate == 0 {
+    if channels > MAX_CHANNELS {
         return Err(Error::format(
             path,
-            "fmt chunk declares a sample rate of 0 Hz",
+            format!("fmt chunk declares {channels} channels; at most {MAX_CHANNELS} are supported"),
         ));
     }
+    // Checked here, before any buffer is sized from it: the resampler's
+    // output and filter length both scale with the rate ratio.
+    check_sample_rate(sample_rate).map_err(|m| Error::format(path, format!("fmt chunk: {m}")))?;
     let float = match tag {
         FORMAT_PCM => false,
         FORMAT_IEEE_FLOAT => true,
@@ -233,7 +244,7 @@ fn parse_fmt(chunk: &[u8], path: &Path) -> Result<WavFormat> {
             return Err(Error::format(
                 path,
                 format!(
-                    "unsupported encoding: format tag 0x{other:04X}{}; supported are PCM 8/16/24/32-bit and IEEE float 32-bit",
+                    "unsupported encoding: format tag 0x{other:04X}{}; supported are PCM 8/16/24/32-bit and IEEE float 32/64-bit",
                     match other {
                         0x0002 => " (MS ADPCM)",
                         0x0006 => " (A-law)",
@@ -247,11 +258,17 @@ fn parse_fmt(chunk: &[u8], path: &Path) -> Result<WavFormat> {
         }
     };
     let container_bytes = block_align / channels;
-    if block_align == 0 || block_align % channels != 0 || !(1..=4).contains(&container_bytes) {
+    let sizes: &[u16] = if float { &[4, 8] } else { &[1, 2, 3, 4] };
+    if block_align == 0 || block_align % channels != 0 || !sizes.contains(&container_bytes) {
         return Err(Error::format(
             path,
             format!(
-                "fmt chunk: block size {block_align} bytes does not fit {channels} channels of 8-32-bit samples"
+                "fmt chunk: block size {block_align} bytes does not fit {channels} channels of {}",
+                if float {
+                    "32- or 64-bit float samples"
+                } else {
+                    "8-32-bit samples"
+                }
             ),
         ));
     }
@@ -260,14 +277,6 @@ fn parse_fmt(chunk: &[u8], path: &Path) -> Result<WavFormat> {
         return Err(Error::format(
             path,
             format!("fmt chunk: {bits} bits per sample in {container_bytes}-byte samples"),
-        ));
-    }
-    if float && container_bits != 32 {
-        return Err(Error::format(
-            path,
-            format!(
-                "unsupported encoding: {container_bits}-bit IEEE float; supported is 32-bit float"
-            ),
         ));
     }
     Ok(WavFormat {
@@ -306,30 +315,67 @@ fn canonical_wav(format: &WavFormat, data: &[u8]) -> Vec<u8> {
 
 /// Interleaved samples scaled to [-1, 1].
 fn decode_samples(format: &WavFormat, data: &[u8], path: &Path) -> Result<Vec<f32>> {
+    if format.float {
+        return decode_float(format, data, path);
+    }
+    if data.len() > (u32::MAX - 36) as usize {
+        return Err(Error::format(
+            path,
+            format!(
+                "data chunk of {} bytes is larger than a WAV file can be (4 GiB)",
+                data.len()
+            ),
+        ));
+    }
     let wav = canonical_wav(format, data);
     let hound_error = |e: hound::Error| Error::format(path, format!("cannot decode samples: {e}"));
     let mut reader = hound::WavReader::new(std::io::Cursor::new(wav)).map_err(hound_error)?;
-    let mut out = Vec::with_capacity(reader.len() as usize);
-    if format.float {
-        for (i, s) in reader.samples::<f32>().enumerate() {
-            let s = s.map_err(hound_error)?;
-            if !s.is_finite() {
-                return Err(Error::format(
-                    path,
-                    format!(
-                        "sample {} of channel {} is {s}, not a finite number",
-                        i / format.channels as usize,
-                        i % format.channels as usize
-                    ),
-                ));
-            }
-            out.push(s);
+    let mut out = try_with_capacity(reader.len() as usize, &path.display().to_string())?;
+    let scale = 1.0 / (1u64 << (format.container_bits - 1)) as f32;
+    for s in reader.samples::<i32>() {
+        out.push(s.map_err(hound_error)? as f32 * scale);
+    }
+    Ok(out)
+}
+
+/// IEEE float samples (32- or 64-bit, little-endian), decoded here because
+/// hound reads only 32-bit float; 64-bit values are rounded to f32.
+fn decode_float(format: &WavFormat, data: &[u8], path: &Path) -> Result<Vec<f32>> {
+    let width = format.container_bits as usize / 8;
+    let mut out = try_with_capacity(data.len() / width, &path.display().to_string())?;
+    let channels = format.channels as usize;
+    for (i, b) in data.chunks_exact(width).enumerate() {
+        // Shown in errors as stored (an f32 widened to f64 prints digits
+        // the file never held).
+        let (s, shown) = if width == 8 {
+            let v = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            (v, format!("{v:e}"))
+        } else {
+            let v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            (f64::from(v), format!("{v:e}"))
+        };
+        if !s.is_finite() {
+            return Err(Error::format(
+                path,
+                format!(
+                    "sample {} of channel {} is {shown}, not a finite number",
+                    i / channels,
+                    i % channels
+                ),
+            ));
         }
-    } else {
-        let scale = 1.0 / (1u64 << (format.container_bits - 1)) as f32;
-        for s in reader.samples::<i32>() {
-            out.push(s.map_err(hound_error)? as f32 * scale);
+        if s.abs() > f64::from(MAX_FLOAT_AMPLITUDE) {
+            return Err(Error::format(
+                path,
+                format!(
+                    "sample {} of channel {} is {shown}, outside [-{MAX_FLOAT_AMPLITUDE}, {MAX_FLOAT_AMPLITUDE}]: \
+                     float audio must be scaled to [-1, 1]",
+                    i / channels,
+                    i % channels
+                ),
+            ));
         }
+        out.push(s as f32);
     }
     Ok(out)
 }

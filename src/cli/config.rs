@@ -23,7 +23,10 @@ impl ConfigArgs {
     pub fn resolve(&self) -> Result<Config> {
         let base = Config::preset(&self.preset)?;
         match &self.config {
-            Some(path) => Config::load_over(&base, path),
+            Some(path) => {
+                super::paths::existing_file("--config", path)?;
+                Config::load_over(&base, path)
+            }
             None => Ok(base),
         }
     }

@@ -2,6 +2,7 @@
 //! `encode`): which loader, where, how strictly; loading with a summary of
 //! what was left out, and segmenting the chosen utterances.
 
+use super::paths::{existing_dir, existing_file};
 use crate::config::SegmentConfig;
 use crate::corpus::{self, Corpus, CorpusKind, LoadOptions, Skipped, Utterance};
 use crate::error::{Error, Result};
@@ -50,17 +51,24 @@ pub struct CorpusArgs {
     /// and listing what was skipped at the end.
     #[arg(long)]
     pub strict: bool,
+    /// Accept manifest rows whose audio lies outside the manifest's folder
+    /// (by default such rows are skipped, so a manifest cannot reach files
+    /// it does not sit beside).
+    #[arg(long)]
+    pub allow_outside: bool,
 }
 
 impl CorpusArgs {
     /// Loads the corpus and prints how many utterances it gave and what was
     /// skipped or left out.
     pub fn load(&self) -> Result<Corpus> {
+        self.check_data()?;
         let corpus = corpus::load(
             self.corpus.into(),
             &self.data,
             &LoadOptions {
                 strict: self.strict,
+                allow_outside: self.allow_outside,
             },
         )?;
         let counts = corpus.label_counts();
@@ -94,6 +102,17 @@ impl CorpusArgs {
     }
 }
 
+impl CorpusArgs {
+    /// Fails, naming `--data`, unless it is what the corpus kind reads: a
+    /// CSV file for a manifest, a directory otherwise.
+    pub fn check_data(&self) -> Result<()> {
+        match self.corpus {
+            CorpusArg::Manifest => existing_file("--data", &self.data),
+            _ => existing_dir("--data", &self.data),
+        }
+    }
+}
+
 /// Prints what was skipped (the first few one by one), if anything.
 pub fn report_skipped(when: &str, skipped: &[Skipped]) {
     if skipped.is_empty() {
@@ -118,7 +137,7 @@ pub fn segment(
     let (segments, skipped) = segment_utterances(utterances, config, strict, progress())?;
     report_skipped("while reading audio", &skipped);
     if segments.iter().all(Option::is_none) {
-        return Err(Error::config(format!(
+        return Err(Error::data(format!(
             "none of the {} utterances gave usable audio",
             utterances.len()
         )));

@@ -2,6 +2,7 @@
 
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
+use super::seed::SeedArg;
 use super::Global;
 use crate::backend::Backend;
 use crate::config::CvaeCondition;
@@ -13,6 +14,7 @@ use crate::eval::results::{CellResult, Subset, Task};
 use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
 use crate::fsutil::write_atomic;
 use crate::models::autoencoder::LearnerKind;
+use crate::output_check::{check_output_dir, OutputKind};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -32,8 +34,8 @@ pub struct Args {
     #[command(flatten)]
     pub corpus: CorpusArgs,
     /// Feature learner.
-    #[arg(long, value_enum)]
-    pub model: LearnerKind,
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub learner: LearnerKind,
     /// What to classify.
     #[arg(long, value_enum, default_value_t = Task::Categorical)]
     pub task: Task,
@@ -54,8 +56,10 @@ pub struct Args {
     /// configuration, seed and corpus must be the same).
     #[arg(long)]
     pub resume: bool,
+    #[command(flatten)]
+    pub seed: SeedArg,
     /// Output directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
 }
 
@@ -83,13 +87,30 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         config.learner.cvae_condition = c.into();
     }
     config.validate()?;
+    let cell_file = format!(
+        "{}.json",
+        CellSpec {
+            model: args.learner,
+            task: args.task,
+            subset: args.subset,
+            latent: config.learner.latent,
+        }
+        .id()
+    );
+    let ours = [
+        (cell_file.as_str(), OutputKind::Json),
+        ("skipped.json", OutputKind::Json),
+        ("manifest.json", OutputKind::Json),
+    ];
+    check_output_dir(&args.out, &ours, global.force)?;
+    args.corpus.check_cache(global.force)?;
     if !args.resume {
         refuse_to_overwrite(&args.out)?;
     }
     let mut clock = StageClock::new();
     let data = clock.time("load corpus + LogMel", || args.corpus.load(&config))?;
     let spec = CellSpec {
-        model: args.model,
+        model: args.learner,
         task: args.task,
         subset: args.subset,
         latent: config.learner.latent,
@@ -99,7 +120,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         &data,
         &config,
         DriverOptions {
-            seed: global.seed,
+            seed: args.seed.seed,
             out: Some(args.out.clone()),
             resume: args.resume,
             progress: progress(),
@@ -107,7 +128,15 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
             stop_after_folds: stop_after_folds()?,
         },
     );
-    let outcome = driver.run_cell(&spec)?;
+    let outcome = super::interrupted::finish(
+        driver.run_cell(&spec),
+        &args.out,
+        &data,
+        &config,
+        args.seed.seed,
+        &args.config.describe(),
+        &clock,
+    )?;
     if outcome.resumed_folds > 0 {
         eprintln!(
             "{} folds taken from the interrupted run",
@@ -125,8 +154,14 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
             .unwrap_or_else(|_| "[]".into())
             .as_bytes(),
     )?;
-    run_manifest(&data, &config, global.seed, &args.config.describe(), &clock)
-        .write(&args.out.join("manifest.json"))?;
+    run_manifest(
+        &data,
+        &config,
+        args.seed.seed,
+        &args.config.describe(),
+        &clock,
+    )
+    .write(&args.out.join("manifest.json"))?;
     print!("{}", cell_text(&outcome.result));
     println!("\nwritten: {}", result_path.display());
     Ok(())

@@ -5,6 +5,7 @@ use super::config::ConfigArgs;
 use super::corpus_input;
 use super::reproduce::reproduce;
 use super::run_args::CorpusArgs;
+use super::seed::SeedArg;
 use super::Global;
 use crate::backend::Backend;
 use crate::corpus::synth::{self, Options, Size};
@@ -26,21 +27,24 @@ numbers show that the pipeline works, not how well it recognises real emotions."
 )]
 pub struct Args {
     /// Output directory (the corpus goes to OUT/corpus, the run to OUT/run).
-    #[arg(long, value_name = "DIR", default_value = "vaeser-demo")]
+    #[arg(short, long, value_name = "DIR", default_value = "vaeser-demo")]
     pub out: PathBuf,
     /// Configuration file read over the `quick` preset.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub seed: SeedArg,
 }
 
 pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let started = Instant::now();
+    crate::output_check::check_output_dir(&args.out, &[], global.force)?;
     let corpus_dir = args.out.join("corpus");
     let run_dir = args.out.join("run");
     let summary = synth::generate(
         &corpus_dir,
         &Options {
-            seed: global.seed,
+            seed: args.seed.seed,
             size: Size::Small,
         },
     )?;
@@ -68,6 +72,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
                 corpus: corpus_input::CorpusArg::Synth,
                 data: corpus_dir,
                 strict: false,
+                allow_outside: false,
             },
             cache: None,
         },
@@ -79,7 +84,8 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         },
         false,
         &run_dir,
-        global,
+        args.seed.seed,
+        global.force,
         backend,
     )?;
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());

@@ -3,6 +3,7 @@
 //! file (one `[segments, features]` tensor per utterance id).
 
 use super::corpus_input::{self, CorpusArgs};
+use super::model_file::read_learner;
 use super::Global;
 use crate::backend::Backend;
 use crate::checkpoint::Checkpoint;
@@ -10,7 +11,7 @@ use crate::config::{CvaeCondition, EncodeMode};
 use crate::corpus::{Utterance, EMOTIONS};
 use crate::error::{Error, Result};
 use crate::models::autoencoder::LearnerKind;
-use crate::models::feature_learner::{EncodeOptions, FeatureLearner, ORACLE_MARK};
+use crate::models::feature_learner::{EncodeOptions, ORACLE_MARK};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -66,7 +67,8 @@ does not apply). The CVAE is conditioned uniformly unless --cvae-condition oracl
 feeds it the true label: a label leak, marked as such in the file and on stdout."
 )]
 pub struct Args {
-    /// Checkpoint written by fit-features.
+    /// Feature learner written by fit-features, or a model file written by
+    /// train (its feature learner is used).
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     #[command(flatten)]
@@ -78,7 +80,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "uniform")]
     pub cvae_condition: ConditionArg,
     /// The features file to write (safetensors).
-    #[arg(long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE")]
     pub out: PathBuf,
 }
 
@@ -93,8 +95,13 @@ pub struct EncodedUtterance {
     pub segments: usize,
 }
 
-pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
-    let learner = FeatureLearner::load(backend, &args.model, None)?;
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
+    crate::output_check::check_output_file(
+        &args.out,
+        crate::output_check::OutputKind::Checkpoint(&[FEATURES_KIND]),
+        global.force,
+    )?;
+    let learner = read_learner(backend, "--model", &args.model)?;
     let mode: EncodeMode = args.mode.into();
     let condition: CvaeCondition = args.cvae_condition.into();
     let oracle = learner.kind() == LearnerKind::Cvae && condition == CvaeCondition::Oracle;
@@ -104,7 +111,7 @@ pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> 
         learner.kind(),
         learner.latent(),
         match learner.fold {
-            Some(f) => format!("without fold {f}"),
+            Some(f) => format!("without fold {}", f + 1),
             None => "on a whole corpus".to_string(),
         }
     );

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::features::cache::{
     check_writable, default_cache_path, extract, CacheReport, ExtractOptions,
 };
+use crate::output_check::{check_output_file, OutputKind};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -68,15 +69,17 @@ struct FrameStats {
     empty: usize,
 }
 
-pub fn run(args: Args, _global: &Global) -> Result<()> {
+pub fn run(args: Args, global: &Global) -> Result<()> {
     let kind = args.corpus.corpus.into();
     let data = &args.corpus.data;
     let start = Instant::now();
+    args.corpus.check_data()?;
     let corpus = corpus::load(
         kind,
         data,
         &LoadOptions {
             strict: args.corpus.strict,
+            allow_outside: args.corpus.allow_outside,
         },
     )?;
     // Only once the corpus is known to exist, so that a mistyped --data
@@ -84,7 +87,9 @@ pub fn run(args: Args, _global: &Global) -> Result<()> {
     let cache_file = if args.no_cache {
         None
     } else {
-        Some(cache_location(&args)?)
+        let path = cache_location(&args)?;
+        check_output_file(&path, OutputKind::FeatureCache, global.force)?;
+        Some(path)
     };
     let extracted = extract(
         &corpus.utterances,
@@ -149,7 +154,7 @@ pub fn run(args: Args, _global: &Global) -> Result<()> {
         print_summary(&summary);
     }
     if summary.with_features == 0 {
-        return Err(Error::config(format!(
+        return Err(Error::data(format!(
             "{}: no utterance gave features ({} skipped)",
             data.display(),
             summary.skipped.len()

@@ -4,11 +4,13 @@
 
 use super::config::ConfigArgs;
 use super::corpus_input::{self, CorpusArgs};
+use super::seed::SeedArg;
 use super::Global;
 use crate::backend::Backend;
 use crate::corpus::{folds, Corpus, Utterance};
 use crate::error::{Error, Result};
 use crate::models::autoencoder::LearnerKind;
+use crate::output_check::{check_output_file, OutputKind};
 use crate::train::autoencoder::{fit, EpochRecord, FitRequest};
 use crate::train::log::JsonLinesLog;
 use std::path::{Path, PathBuf};
@@ -28,19 +30,22 @@ OUT's name with the extension .log.jsonl."
 pub struct Args {
     #[command(flatten)]
     pub corpus: CorpusArgs,
-    /// Which feature learner.
-    #[arg(long, value_enum)]
-    pub model: LearnerKind,
-    /// Hold this fold out (train on all the others); default: train on everything.
-    #[arg(long, value_name = "N")]
+    /// Feature learner.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub learner: LearnerKind,
+    /// Hold fold N out (train on all the others), counted from 1 as in the
+    /// reports; default: train on everything.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub fold: Option<u32>,
     /// Latent size L (overrides learner.latent of the configuration).
     #[arg(long, value_name = "L")]
     pub latent: Option<usize>,
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub seed: SeedArg,
     /// The checkpoint to write (safetensors).
-    #[arg(long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE")]
     pub out: PathBuf,
 }
 
@@ -50,12 +55,19 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         config.learner.latent = latent;
         config.validate()?;
     }
+    check_output_file(
+        &args.out,
+        OutputKind::Checkpoint(&["ae", "vae", "cvae"]),
+        global.force,
+    )?;
     let log_path = log_path(&args.out)?;
     let corpus = args.corpus.load()?;
-    let (train, held_out) = training_utterances(&corpus, args.fold)?;
+    // Inside the program folds count from 0 (they key the random streams).
+    let fold = args.fold.map(|n| n - 1);
+    let (train, held_out) = training_utterances(&corpus, fold)?;
     println!(
         "training {} on {} utterances{held_out}",
-        args.model,
+        args.learner,
         train.len()
     );
 
@@ -76,19 +88,19 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         config.learner.hidden,
         config.learner.max_epochs,
         config.learner.batch,
-        global.seed
+        args.seed.seed
     );
 
     let label_names = Corpus::emotion_names();
     let request = FitRequest {
-        kind: args.model,
+        kind: args.learner,
         config: &config.learner,
         segments_config: &config.segments,
         segments: &data,
         labels: Some(&labels),
         label_names: &label_names,
-        seed: global.seed,
-        fold: args.fold,
+        seed: args.seed.seed,
+        fold,
         progress: corpus_input::progress(),
     };
     let mut log = JsonLinesLog::to_file(&log_path);
@@ -133,7 +145,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
 fn log_path(out: &Path) -> Result<PathBuf> {
     let log = out.with_extension("log.jsonl");
     if log == out {
-        return Err(Error::config(format!(
+        return Err(Error::usage(format!(
             "--out {} would be overwritten by its own training log; choose another name",
             out.display()
         )));
@@ -152,21 +164,22 @@ fn training_utterances(corpus: &Corpus, fold: Option<u32>) -> Result<(Vec<Uttera
         .cloned()
         .collect();
     if labelled.is_empty() {
-        return Err(Error::config(format!(
+        return Err(Error::data(format!(
             "{}: no utterance of the four emotion classes",
             corpus.root.display()
         )));
     }
-    let Some(n) = fold else {
+    let Some(index) = fold else {
         return Ok((labelled, String::new()));
     };
     let all = folds::by_group(&labelled);
-    let Some(f) = all.get(n as usize) else {
-        return Err(Error::config(format!(
+    let n = index + 1;
+    let Some(f) = all.get(index as usize) else {
+        return Err(Error::usage(format!(
             "--fold {n}: the corpus has {} folds: {}",
             all.len(),
             all.iter()
-                .map(|f| format!("{} ({}, {} utterances)", f.index, f.name, f.test.len()))
+                .map(|f| format!("{} ({}, {} utterances)", f.index + 1, f.name, f.test.len()))
                 .collect::<Vec<_>>()
                 .join(", ")
         )));

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand; this file only parses the
 //! global options and dispatches.
 
+pub mod completions;
 pub mod config;
 pub mod corpus_input;
 pub mod crossval;
@@ -8,16 +9,26 @@ pub mod demo;
 pub mod encode;
 pub mod features;
 pub mod fit_features;
+pub mod interrupted;
+pub mod model_file;
+pub mod paths;
 pub mod predict;
 pub mod reproduce;
+pub mod rerun;
 pub mod run_args;
+pub mod seed;
 pub mod synth;
 pub mod train;
 
 use crate::backend::cpu::Cpu;
 use crate::backend::{Backend, Device};
 use crate::error::{Error, Result};
+use crate::provenance::Provenance;
 use clap::{Parser, Subcommand};
+
+/// The heading the options that every subcommand takes are listed under, so
+/// that a subcommand's own options stand out in its help.
+pub const GLOBAL_HEADING: &str = "Global options";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -27,7 +38,10 @@ use clap::{Parser, Subcommand};
     long_about = "Learns speech emotion features with autoencoders (AE, VAE, CVAE) on 100 ms \
 LogMel segments and classifies utterances with a two-layer LSTM, reproducing Latif et al., \
 Interspeech 2018. Every run is deterministic for a given configuration and seed, whatever \
-the number of threads."
+the number of threads.\n\n\
+Typical use: `vaeser demo` (the whole experiment on generated data), `vaeser train` (one \
+model file from a corpus), then `vaeser predict --model FILE a.wav ...`. \
+`vaeser COMMAND --help` explains each command in full."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -38,13 +52,16 @@ pub struct Cli {
 
 /// Options every subcommand takes.
 #[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = GLOBAL_HEADING)]
 pub struct Global {
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(short = 'j', long, global = true, value_name = "N")]
     pub threads: Option<usize>,
-    /// Seed of every random stream of the run.
-    #[arg(long, global = true, default_value_t = 1, value_name = "S")]
-    pub seed: u64,
+    /// Replace an output file (model, cache, report) that vaeser did not
+    /// write or that holds another kind of file; without it such a file is
+    /// left alone and the run refused before any work.
+    #[arg(long, global = true)]
+    pub force: bool,
     /// Where training, encoding and prediction run: `cpu`, or `cuda` (an
     /// NVIDIA GPU; needs a build with `--features cuda`).
     #[arg(long, global = true, default_value = "cpu", value_name = "DEVICE", value_parser = parse_device)]
@@ -55,51 +72,65 @@ fn parse_device(s: &str) -> std::result::Result<Device, String> {
     s.parse().map_err(|e: Error| e.to_string())
 }
 
+// The variants carry no doc comments on purpose: a doc comment here would
+// replace the `about` and `long_about` of the subcommand's own `Args`, and
+// every `--help` would lose its long text.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Generate the small synthetic corpus and run the whole experiment on it.
     Demo(demo::Args),
-    /// Write a synthetic corpus in the IEMOCAP layout.
     Synth(synth::Args),
-    /// Compute (and cache) LogMel features for a corpus.
     Features(features::Args),
-    /// Train a feature learner (AE, VAE or CVAE) and save it as a checkpoint.
     FitFeatures(fit_features::Args),
-    /// Encode a corpus with a saved feature learner.
     Encode(encode::Args),
-    /// Cross-validate one feature learner + classifier on one task.
     Crossval(crossval::Args),
-    /// Run the paper's whole experiment: tables, figure and report.
     Reproduce(reproduce::Args),
-    /// Train on a whole corpus and write one self-contained model file.
     Train(train::Args),
-    /// Predict the emotion of WAV files with a trained model.
     Predict(predict::Args),
-    /// Print the default configuration (TOML).
     Config(config::Args),
+    Rerun(rerun::Args),
+    Completions(completions::Args),
 }
 
-/// Parses the command line and runs it; returns the process exit code.
+/// Parses the command line and runs it; returns the process exit code:
+/// 0 on success, 1 when an error stopped the command, 2 for a command line
+/// that does not parse, and for a command that carries on past failed
+/// inputs (`predict`) the number of inputs that failed (see
+/// [`Error::exit_code`]).
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = parse();
+    crate::interrupt::install();
     match run(cli) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
-            1
+            if crate::interrupt::requested() {
+                crate::interrupt::EXIT_CODE
+            } else {
+                e.exit_code()
+            }
         }
     }
+}
+
+/// Parses the process's arguments; `--version` prints the build and machine
+/// (commit, rustc, target features, CPU, GEMM kernel), `-V` the version only.
+fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    // clap wants a 'static text; it is built once per process.
+    let long: &'static str = Box::leak(Provenance::current().describe().into_boxed_str());
+    let matches = Cli::command().long_version(long).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 pub fn run(cli: Cli) -> Result<()> {
     if let Some(n) = cli.global.threads {
         if n == 0 {
-            return Err(Error::config("--threads must be at least 1"));
+            return Err(Error::usage("--threads 0: at least 1 thread is needed"));
         }
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
-            .map_err(|e| Error::config(format!("cannot start {n} threads: {e}")))?;
+            .map_err(|e| Error::usage(format!("--threads {n}: cannot start the threads: {e}")))?;
     }
     let g = &cli.global;
     match g.device {
@@ -131,5 +162,7 @@ fn run_on<B: Backend>(backend: &B, command: Command, g: &Global) -> Result<()> {
         Command::Train(a) => train::run(a, g, backend),
         Command::Predict(a) => predict::run(a, g, backend),
         Command::Config(a) => config::run(a, g),
+        Command::Rerun(a) => rerun::run(a, g, backend),
+        Command::Completions(a) => completions::run(a),
     }
 }

@@ -1,94 +1,146 @@
 //! `vaeser predict`: the emotion of WAV files, with a model from `vaeser train`.
 
+use super::model_file::read_bundle;
 use super::Global;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::models::bundle::ModelBundle;
+use crate::predict::format::{Format, Row, Writer};
+use crate::predict::inputs::{gather, Source};
+use crate::predict::run::{predict_all, Outcome};
+use crate::predict::windows::WindowSpec;
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Predict the emotion of WAV files with a trained model.
 #[derive(clap::Args, Debug)]
 #[command(
-    long_about = "Reads a model written by `vaeser train` and prints, for each WAV file \
-(any common encoding, sample rate and channel count), the predicted class and the probability \
-of every class, as a table or, with --json, as one JSON array. A file that cannot be read gets \
-an error line (a JSON object with an \"error\" field) and the others are still classified; the \
-exit code is non-zero if any file failed."
+    long_about = "Reads a model written by `vaeser train` and prints, for each input, the \
+predicted class and the probability of every class, keyed by utterance id.\n\n\
+Inputs: WAV files (any common encoding: PCM 8/16/24/32-bit or 32-bit float, any sample rate, \
+any number of channels; channels are averaged and the audio resampled to 16 kHz), directories \
+(every *.wav under them, recursively, in path order), a list (--list FILE: Kaldi's wav.scp, \
+`utt-id path` per line, paths relative to the current directory; or a CSV whose header has a \
+`path` column and optionally an `id` column, paths relative to the CSV), and `-` for a list \
+on standard input. A file's id is its path as given, a listed one's the list's id.\n\n\
+Inputs run in parallel; results are written in input order, each as soon as it and those \
+before it are done. --window SECONDS (with --hop SECONDS, default the window) gives one label \
+per window of each recording instead of one per recording.\n\n\
+A file that cannot be read or classified gets an error line (table), an object with an \
+\"error\" field (jsonl) or a row with the error column filled (csv), and the others are still \
+classified. Exit status: 0 when every input was classified, else the number of inputs that \
+failed (at most 100); 1 also when the run cannot start (no model, bad option, unreadable list)."
 )]
 pub struct Args {
     /// Model file written by `vaeser train`.
-    #[arg(long, value_name = "MODEL")]
+    #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// WAV files to classify.
-    #[arg(value_name = "FILE.wav", required = true)]
-    pub files: Vec<PathBuf>,
+    /// Output format: an aligned table, JSON lines or CSV.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// A list of inputs: Kaldi wav.scp (`utt-id path`) or a CSV with a
+    /// `path` column (and optionally `id`). May be repeated.
+    #[arg(long, value_name = "FILE")]
+    pub list: Vec<PathBuf>,
+    /// One label per window of this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub window: Option<f64>,
+    /// Step between windows in seconds (default: the window, no overlap).
+    #[arg(long, value_name = "SECONDS", requires = "window")]
+    pub hop: Option<f64>,
+    /// WAV files, directories (searched for *.wav), or `-` for a list on stdin.
+    #[arg(value_name = "INPUT", required_unless_present = "list")]
+    pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Jsonl,
+    Csv,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Table => Format::Table,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Csv => Format::Csv,
+        }
+    }
 }
 
 pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
-    let bundle = ModelBundle::load(backend, &args.model)?;
-    let mut failed = 0;
-    let mut json = Vec::new();
-    let width = args
-        .files
+    let windows = args
+        .window
+        .map(|w| WindowSpec::new(w, args.hop))
+        .transpose()?;
+    for list in &args.list {
+        super::paths::existing_file("--list", list)?;
+    }
+    let bundle = read_bundle(backend, "--model", &args.model)?;
+    let mut sources: Vec<Source> = args
+        .inputs
         .iter()
-        .map(|f| f.display().to_string().len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    if !args.json {
-        let mut header = format!("{:<width$}  {:<10}", "file", "predicted");
-        for l in &bundle.labels {
-            header.push_str(&format!(" {l:>8}"));
-        }
-        println!("{header}");
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                Source::Stdin
+            } else {
+                Source::Path(p.clone())
+            }
+        })
+        .collect();
+    sources.extend(args.list.iter().cloned().map(Source::List));
+    let inputs = gather(&sources, &mut std::io::stdin().lock())?;
+    if inputs.is_empty() {
+        return Err(Error::usage(
+            "no input: the directories hold no *.wav file and the lists are empty",
+        ));
     }
-    for file in &args.files {
-        match bundle.predict_file(file) {
-            Ok(p) => {
-                if args.json {
-                    let probs: serde_json::Map<String, serde_json::Value> = bundle
-                        .labels
-                        .iter()
-                        .zip(&p.probabilities)
-                        .map(|(l, &v)| (l.clone(), serde_json::json!(v)))
-                        .collect();
-                    json.push(serde_json::json!({
-                        "file": file,
-                        "predicted": p.label,
-                        "probabilities": probs,
+    let writer = Writer::new(
+        args.format.into(),
+        &bundle.labels,
+        &inputs,
+        windows.is_some(),
+    );
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let write = |out: &mut std::io::StdoutLock<'_>, text: &str| {
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::io("<stdout>", e))
+    };
+    write(&mut out, &writer.header())?;
+    let failed = predict_all(&bundle, &inputs, windows.as_ref(), |_, input, outcome| {
+        let mut text = String::new();
+        match outcome {
+            Outcome::Whole(p) => text.push_str(&writer.row(&Row {
+                input,
+                window: None,
+                outcome: Ok(p),
+            })),
+            Outcome::Windows(ws) => {
+                for w in ws {
+                    text.push_str(&writer.row(&Row {
+                        input,
+                        window: Some((w.start, w.end)),
+                        outcome: Ok(&w.prediction),
                     }));
-                } else {
-                    let mut line = format!("{:<width$}  {:<10}", file.display(), p.label);
-                    for v in &p.probabilities {
-                        line.push_str(&format!(" {v:>8.3}"));
-                    }
-                    println!("{line}");
                 }
             }
-            Err(e) => {
-                failed += 1;
-                if args.json {
-                    json.push(serde_json::json!({ "file": file, "error": e.to_string() }));
-                } else {
-                    println!("{:<width$}  error: {e}", file.display());
-                }
-            }
+            Outcome::Failed(e) => text.push_str(&writer.row(&Row {
+                input,
+                window: None,
+                outcome: Err(e),
+            })),
         }
-    }
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json).unwrap_or_else(|_| "[]".into())
-        );
-    }
+        write(&mut out, &text)
+    })?;
     if failed > 0 {
-        return Err(Error::config(format!(
-            "{failed} of {} files could not be classified",
-            args.files.len()
-        )));
+        return Err(Error::Failures {
+            what: "inputs",
+            failed,
+            total: inputs.len(),
+        });
     }
     Ok(())
 }

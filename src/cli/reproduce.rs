@@ -2,6 +2,7 @@
 
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
+use super::seed::SeedArg;
 use super::Global;
 use crate::backend::Backend;
 use crate::error::Result;
@@ -10,6 +11,7 @@ use crate::eval::experiment::{self, Plan};
 use crate::eval::manifest::StageClock;
 use crate::eval::report::tables_markdown;
 use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
+use crate::output_check::{check_output_dir, OutputKind};
 use std::path::PathBuf;
 
 /// Run the paper's experiment: Table 1, Table 2, Figure 2 and the report.
@@ -40,8 +42,10 @@ pub struct Args {
     /// Leave out Table 2 (valence, arousal, dominance).
     #[arg(long)]
     pub skip_dimensional: bool,
+    #[command(flatten)]
+    pub seed: SeedArg,
     /// Output directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
 }
 
@@ -57,7 +61,8 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         },
         args.resume,
         &args.out,
-        global,
+        args.seed.seed,
+        global.force,
         backend,
     )
 }
@@ -71,10 +76,19 @@ pub fn reproduce<B: Backend>(
     plan: Plan,
     resume: bool,
     out: &std::path::Path,
-    global: &Global,
+    seed: u64,
+    force: bool,
     backend: &B,
 ) -> Result<()> {
     config.validate()?;
+    let ours = [
+        ("report.md", OutputKind::Report),
+        ("results.json", OutputKind::Json),
+        ("skipped.json", OutputKind::Json),
+        ("manifest.json", OutputKind::Json),
+    ];
+    check_output_dir(out, &ours, force)?;
+    corpus.check_cache(force)?;
     if !resume {
         refuse_to_overwrite(out)?;
     }
@@ -87,7 +101,7 @@ pub fn reproduce<B: Backend>(
         preset,
         plan,
         DriverOptions {
-            seed: global.seed,
+            seed,
             out: Some(out.to_path_buf()),
             resume,
             progress: progress(),
@@ -95,7 +109,8 @@ pub fn reproduce<B: Backend>(
             stop_after_folds: stop_after_folds()?,
         },
         &mut clock,
-    )?;
+    );
+    let outcome = super::interrupted::finish(outcome, out, &data, config, seed, preset, &clock)?;
     if outcome.resumed_folds > 0 {
         eprintln!(
             "{} folds taken from the interrupted run",

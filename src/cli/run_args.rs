@@ -6,6 +6,7 @@ use super::corpus_input::{self, report_skipped};
 use crate::config::Config;
 use crate::error::Result;
 use crate::eval::dataset::CorpusData;
+use crate::output_check::{check_output_file, OutputKind};
 use std::path::PathBuf;
 
 pub use super::corpus_input::progress;
@@ -21,6 +22,15 @@ pub struct CorpusArgs {
 }
 
 impl CorpusArgs {
+    /// Refuses, before any work, a `--cache` path that holds something
+    /// other than a LogMel cache (unless `force`) or cannot be written.
+    pub fn check_cache(&self, force: bool) -> Result<()> {
+        match &self.cache {
+            Some(path) => check_output_file(path, OutputKind::FeatureCache, force),
+            None => Ok(()),
+        }
+    }
+
     /// Loads the corpus and computes the segments of every utterance.
     pub fn load(&self, config: &Config) -> Result<CorpusData> {
         let corpus = self.input.load()?;

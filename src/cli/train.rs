@@ -2,11 +2,13 @@
 
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
+use super::seed::SeedArg;
 use super::Global;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::eval::final_model::{train_bundle, TrainRequest};
 use crate::models::autoencoder::LearnerKind;
+use crate::output_check::{check_output_file, OutputKind};
 use std::path::PathBuf;
 
 /// Train on a whole corpus and write one self-contained model file.
@@ -23,31 +25,47 @@ pub struct Args {
     #[command(flatten)]
     pub corpus: CorpusArgs,
     /// Feature learner.
-    #[arg(long, value_enum)]
-    pub model: LearnerKind,
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub learner: LearnerKind,
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub seed: SeedArg,
     /// The model file to write (safetensors).
-    #[arg(long, value_name = "MODEL")]
+    #[arg(short, long, value_name = "FILE")]
     pub out: PathBuf,
 }
 
 pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let config = args.config.resolve()?;
+    check_output_file(
+        &args.out,
+        OutputKind::Checkpoint(&[crate::models::bundle::KIND]),
+        global.force,
+    )?;
+    args.corpus.check_cache(global.force)?;
     let data = args.corpus.load(&config)?;
     let log_dir = tempdir_next_to(&args.out);
-    let bundle = train_bundle(
+    if let Some(parent) = log_dir.parent() {
+        crate::fsutil::remove_stale(parent, LOG_DIR_PREFIX);
+    }
+    let _temporary = crate::fsutil::Temporary::register(&log_dir);
+    let trained = train_bundle(
         backend,
         &TrainRequest {
             data: &data,
             config: &config,
-            kind: args.model,
-            seed: global.seed,
+            kind: args.learner,
+            seed: args.seed.seed,
             progress: progress(),
             log_dir: Some(&log_dir),
         },
-    )?;
-    bundle.save(&args.out)?;
+    )
+    .and_then(|bundle| bundle.save(&args.out));
+    if let Err(e) = trained {
+        let _ = std::fs::remove_dir_all(&log_dir);
+        return Err(e);
+    }
     let name = args
         .out
         .file_name()
@@ -63,7 +81,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let _ = std::fs::remove_dir(&log_dir);
     println!(
         "{}-LSTM trained on {} utterances of {}: written {}",
-        args.model.as_str().to_uppercase(),
+        args.learner.as_str().to_uppercase(),
         data.select(
             crate::eval::results::Task::Categorical,
             crate::eval::results::Subset::Complete
@@ -82,5 +100,8 @@ fn tempdir_next_to(model: &std::path::Path) -> PathBuf {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    dir.join(format!(".vaeser-train-logs.{}", std::process::id()))
+    dir.join(format!("{LOG_DIR_PREFIX}{}", std::process::id()))
 }
+
+/// Name of the log directory, before the process id.
+const LOG_DIR_PREFIX: &str = ".vaeser-train-logs.";

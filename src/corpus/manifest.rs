@@ -7,7 +7,7 @@
 
 use super::{Corpus, LoadOptions, Skipped, Utterance, Vad, EMOTIONS};
 use crate::error::{Error, Result};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 const REQUIRED: [&str; 4] = ["path", "label", "speaker", "fold"];
@@ -34,17 +34,44 @@ pub fn load(csv: &Path, options: &LoadOptions) -> Result<Corpus> {
         .map(|c| c.trim().to_ascii_lowercase())
         .collect::<Vec<_>>();
     let has_vad = check_header(&columns).map_err(|m| Error::format_at(csv, header_no, m))?;
-    let mut seen = BTreeSet::new();
+    let mut seen = BTreeMap::new();
+    let folder = canonical_folder(csv, base)?;
     for (line_no, line) in lines {
         if line.trim().is_empty() {
             continue;
         }
         match parse_row(line, &columns, has_vad, base) {
             Ok(u) => {
-                if !seen.insert(u.path.clone()) {
+                // Two spellings of one file (`x/../u1.wav` beside `u1.wav`)
+                // would put the same audio in two folds: rows are compared
+                // by the file they resolve to.
+                let canonical = std::fs::canonicalize(&u.path).unwrap_or_else(|_| u.path.clone());
+                if let Some(first) = seen.get(&canonical) {
                     corpus.skip(
                         options,
-                        Skipped::new(csv, Some(line_no), format!("{} is listed twice", u.id)),
+                        Skipped::new(
+                            csv,
+                            Some(line_no),
+                            format!("{} is listed twice (the same file as line {first})", u.id),
+                        ),
+                    )?;
+                    continue;
+                }
+                seen.insert(canonical.clone(), line_no);
+                if !options.allow_outside && u.path.is_file() && !canonical.starts_with(&folder) {
+                    corpus.skip(
+                        options,
+                        Skipped::new(
+                            csv,
+                            Some(line_no),
+                            format!(
+                                "{} resolves to {}, outside the manifest's folder {} \
+                                 (pass --allow-outside to accept it)",
+                                u.id,
+                                canonical.display(),
+                                folder.display()
+                            ),
+                        ),
                     )?;
                 } else if !u.path.is_file() {
                     corpus.skip(
@@ -66,6 +93,17 @@ pub fn load(csv: &Path, options: &LoadOptions) -> Result<Corpus> {
         }
     }
     Ok(corpus)
+}
+
+/// The manifest's folder with `..` and links resolved, for comparing
+/// rows' resolved paths against.
+fn canonical_folder(csv: &Path, base: &Path) -> Result<std::path::PathBuf> {
+    let base = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    };
+    std::fs::canonicalize(base).map_err(|e| Error::io(csv, e))
 }
 
 /// Whether the optional rating columns are present.

@@ -155,6 +155,9 @@ pub struct LoadOptions {
     /// Make the first unusable file or annotation line fatal instead of
     /// skipping it and reporting it at the end.
     pub strict: bool,
+    /// Accept manifest rows whose audio lies outside the manifest's folder
+    /// (after following `..` and symbolic links).
+    pub allow_outside: bool,
 }
 
 /// The sorted entries of a directory, with the error naming it.

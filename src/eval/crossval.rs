@@ -302,7 +302,7 @@ impl<'a, B: Backend> Driver<'a, B> {
         let cell_dir = self.options.out.as_ref().map(|o| cell_dir(o, &spec.id()));
         if let Some(d) = &cell_dir {
             crate::fsutil::write_atomic(
-                &d.join(format!("fold-{}.learner.jsonl", fold.index)),
+                &d.join(format!("fold-{}.learner.jsonl", fold.index + 1)),
                 trained.log.as_bytes(),
             )?;
         }
@@ -339,7 +339,7 @@ impl<'a, B: Backend> Driver<'a, B> {
         );
         let mut log = match &cell_dir {
             Some(d) => {
-                JsonLinesLog::to_file(d.join(format!("fold-{}.classifier.jsonl", fold.index)))
+                JsonLinesLog::to_file(d.join(format!("fold-{}.classifier.jsonl", fold.index + 1)))
             }
             None => JsonLinesLog::in_memory(),
         };
@@ -378,6 +378,7 @@ impl<'a, B: Backend> Driver<'a, B> {
                 learner_epochs: trained.epochs.clone(),
                 classifier_epochs: fit.epochs,
                 classifier_best_epoch: fit.best_epoch,
+                classifier_warning: fit.warning,
             },
             FoldTiming {
                 learner: learner_s,

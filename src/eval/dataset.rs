@@ -48,7 +48,14 @@ impl CorpusData {
         strict: bool,
         progress: bool,
     ) -> Result<CorpusData> {
-        let corpus = corpus::load(kind, root, &LoadOptions { strict })?;
+        let corpus = corpus::load(
+            kind,
+            root,
+            &LoadOptions {
+                strict,
+                allow_outside: false,
+            },
+        )?;
         Self::from_corpus(kind, corpus, segments_config, cache, strict, progress)
     }
 

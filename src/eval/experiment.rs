@@ -250,15 +250,14 @@ pub fn write_outputs(
             .as_bytes(),
     )?;
     written.push(skipped);
-    let manifest = out.join("manifest.json");
-    run_manifest(
+    let manifest = run_manifest(
         data,
         &outcome.results.config,
         outcome.results.seed,
         preset,
         clock,
     )
-    .write(&manifest)?;
+    .write(&out.join("manifest.json"))?;
     written.push(manifest);
     Ok(written)
 }
@@ -278,10 +277,12 @@ pub fn run_manifest(
         config: config.clone(),
         threads: rayon::current_num_threads(),
         corpus: data.corpus.clone(),
-        corpus_root: data.root.clone(),
+        // Absolute, so that `vaeser rerun` finds the corpus from anywhere.
+        corpus_root: std::path::absolute(&data.root).unwrap_or_else(|_| data.root.clone()),
         inputs: data.inputs.clone(),
         stages: clock.stages().to_vec(),
         total_seconds: clock.total_seconds(),
+        provenance: Some(crate::provenance::Provenance::current()),
     }
 }
 

@@ -4,7 +4,6 @@
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -38,6 +37,9 @@ pub struct Manifest {
     pub inputs: Vec<InputFile>,
     pub stages: Vec<StageTime>,
     pub total_seconds: f64,
+    /// The build and the machine (absent in manifests of older versions).
+    #[serde(default)]
+    pub provenance: Option<crate::provenance::Provenance>,
 }
 
 /// The program's name and version, as every output records it.
@@ -132,10 +134,19 @@ impl StageClock {
 }
 
 impl Manifest {
-    pub fn write(&self, path: &Path) -> Result<()> {
+    /// Writes the manifest to `path`, or, where an earlier command left one
+    /// there, beside it (`manifest-2.json`, ...); returns the path written.
+    pub fn write(&self, path: &Path) -> Result<PathBuf> {
         let json = serde_json::to_string_pretty(self)
             .map_err(|e| Error::config(format!("manifest does not serialise: {e}")))?;
-        write_atomic(path, json.as_bytes())
+        crate::fsutil::write_new_atomic(path, json.as_bytes())
+    }
+
+    /// Reads a manifest written by [`Manifest::write`].
+    pub fn read(path: &Path) -> Result<Manifest> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::format(path, format!("not a vaeser run manifest: {e}")))
     }
 }
 
@@ -147,7 +158,7 @@ mod tests {
     fn sha256_of_a_known_string() {
         let dir = std::env::temp_dir().join(format!("vaeser-manifest-{}", std::process::id()));
         let path = dir.join("abc.txt");
-        write_atomic(&path, b"abc").unwrap();
+        crate::fsutil::write_atomic(&path, b"abc").unwrap();
         let (n, h) = sha256_file(&path).unwrap();
         assert_eq!(n, 3);
         // FIPS 180-2, appendix B.1.

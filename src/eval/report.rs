@@ -213,10 +213,7 @@ pub fn tables_markdown(results: &ExperimentResults) -> String {
 /// (the preset, anything a reader must know to interpret the numbers).
 pub fn render_markdown(results: &ExperimentResults, notes: &[String]) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# Speech emotion recognition with AE, VAE and CVAE features\n"
-    );
+    let _ = writeln!(s, "{}\n", crate::output_check::REPORT_TITLE);
     let _ = writeln!(
         s,
         "Reproduction of Latif, Rana, Qadir and Epps, \"Variational Autoencoders for Learning Latent \
@@ -318,7 +315,7 @@ deviation of the per-fold values. All values in %.\n"
                 s,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 cell.id(),
-                f.fold,
+                f.fold + 1,
                 f.test_group,
                 f.n_train,
                 f.n_validation,
@@ -326,8 +323,30 @@ deviation of the per-fold values. All values in %.\n"
                 pct(wa),
                 pct(ua),
                 pct(macro_f1),
-                f.classifier_best_epoch
+                f.classifier_best_epoch + 1
             );
+        }
+    }
+    let warnings: Vec<String> = results
+        .table1
+        .iter()
+        .chain(&results.table2)
+        .chain(&results.sweep)
+        .flat_map(|cell| {
+            cell.folds.iter().filter_map(move |f| {
+                f.classifier_warning
+                    .as_ref()
+                    .map(|w| format!("- {} fold {}: {w}", cell.id(), f.fold))
+            })
+        })
+        .collect();
+    if !warnings.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n## Warnings\n\nThese folds' numbers say little about the features:\n"
+        );
+        for w in warnings {
+            let _ = writeln!(s, "{w}");
         }
     }
     s
@@ -382,11 +401,11 @@ fn classifier_curves(cell: &CellResult) -> LineChart {
             .folds
             .iter()
             .map(|f| Series {
-                name: format!("fold {} ({})", f.fold, f.test_group),
+                name: format!("fold {} ({})", f.fold + 1, f.test_group),
                 points: f
                     .classifier_epochs
                     .iter()
-                    .map(|e| (e.epoch as f64, 100.0 * e.val_ua))
+                    .map(|e| ((e.epoch + 1) as f64, 100.0 * e.val_ua))
                     .collect(),
                 dashed: false,
             })
@@ -405,11 +424,11 @@ fn learner_curves(cell: &CellResult) -> LineChart {
             .folds
             .iter()
             .map(|f| Series {
-                name: format!("fold {} ({})", f.fold, f.test_group),
+                name: format!("fold {} ({})", f.fold + 1, f.test_group),
                 points: f
                     .learner_epochs
                     .iter()
-                    .map(|e| (e.epoch as f64, e.val_recon + e.val_kl))
+                    .map(|e| ((e.epoch + 1) as f64, e.val_recon + e.val_kl))
                     .collect(),
                 dashed: false,
             })
@@ -500,6 +519,7 @@ mod tests {
                 learner_epochs: vec![],
                 classifier_epochs: vec![],
                 classifier_best_epoch: 1,
+                classifier_warning: None,
             }],
             summary: FoldSummary::from_folds(&[confusion]),
         }

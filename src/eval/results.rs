@@ -59,6 +59,7 @@ pub use crate::train::history::{ClassifierEpoch, LearnerEpoch};
 /// Everything one fold of a cross-validation produced, except timings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FoldRecord {
+    #[serde(with = "crate::numbering::from_one")]
     pub fold: usize,
     /// The group (session, speaker group or speaker) held out for testing.
     pub test_group: String,
@@ -69,7 +70,12 @@ pub struct FoldRecord {
     pub learner_epochs: Vec<LearnerEpoch>,
     pub classifier_epochs: Vec<ClassifierEpoch>,
     /// The epoch whose classifier weights were kept (best validation UA).
+    #[serde(with = "crate::numbering::from_one")]
     pub classifier_best_epoch: usize,
+    /// Why this fold's numbers are suspect (a classifier that predicts one
+    /// class for every validation utterance); absent when nothing is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classifier_warning: Option<String>,
 }
 
 /// Wall time of the stages of one fold, in seconds (manifest only).

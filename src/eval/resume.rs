@@ -29,7 +29,7 @@ pub fn cell_dir(out: &Path, cell_id: &str) -> PathBuf {
 }
 
 pub fn fold_path(cell_dir: &Path, fold: usize) -> PathBuf {
-    cell_dir.join(format!("fold-{fold}.json"))
+    cell_dir.join(format!("fold-{}.json", crate::numbering::one_based(fold)))
 }
 
 pub fn write_fold(path: &Path, file: &FoldFile) -> Result<()> {
@@ -76,8 +76,8 @@ pub fn refuse_to_overwrite(out: &Path) -> Result<()> {
             name.starts_with("fold-") && name.ends_with(".json")
         });
         if has_fold {
-            return Err(Error::config(format!(
-                "{} already holds completed folds of a run; pass --resume to continue it, \
+            return Err(Error::usage(format!(
+                "--out {} already holds completed folds of a run; pass --resume to continue it, \
                  or choose another --out directory",
                 out.display()
             )));
@@ -116,6 +116,7 @@ mod tests {
                 learner_epochs: vec![],
                 classifier_epochs: vec![],
                 classifier_best_epoch: 0,
+                classifier_warning: None,
             },
             timing: FoldTiming {
                 learner: 0.1 + 0.2,
@@ -135,13 +136,13 @@ mod tests {
         write_fold(&path, &file("abc")).unwrap();
         assert_eq!(read_fold(&path, "abc").unwrap(), Some(file("abc")));
         let e = read_fold(&path, "abd").unwrap_err().to_string();
-        assert!(e.contains("fold-2.json") && e.contains("seed"), "{e}");
+        assert!(e.contains("fold-3.json") && e.contains("seed"), "{e}");
         let e = refuse_to_overwrite(&out).unwrap_err().to_string();
         assert!(e.contains("--resume"), "{e}");
         std::fs::write(&path, b"{\"fingerprint\": 3").unwrap();
         let e = read_fold(&path, "abc").unwrap_err().to_string();
         assert!(
-            e.contains("fold-2.json") && e.contains("not a fold record"),
+            e.contains("fold-3.json") && e.contains("not a fold record"),
             "{e}"
         );
         std::fs::remove_dir_all(&out).unwrap();

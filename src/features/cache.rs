@@ -32,7 +32,7 @@ use std::time::SystemTime;
 /// it outputs (the probe fingerprint catches most such changes, not all).
 pub const FRONT_END_VERSION: u32 = 1;
 
-const MAGIC: &[u8; 8] = b"VSRLOGML";
+use crate::output_check::FEATURE_CACHE_MAGIC as MAGIC;
 const FORMAT_VERSION: u32 = 1;
 /// Files modified less than this before they were read are not trusted.
 const RACY_WINDOW_NS: u64 = 2_000_000_000;

@@ -87,6 +87,14 @@ impl AutoencoderShape {
                 self.input, self.hidden, self.latent
             )));
         }
+        crate::limits::autoencoder_params(
+            self.input,
+            self.conditions,
+            &self.hidden,
+            self.latent,
+            self.kind.is_variational(),
+        )
+        .map_err(Error::shape)?;
         match (self.kind, self.conditions) {
             (LearnerKind::Cvae, 0) => Err(Error::shape(
                 "a CVAE needs at least one condition (label class)",

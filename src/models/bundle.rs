@@ -13,7 +13,6 @@ use crate::backend::Backend;
 use crate::checkpoint::Checkpoint;
 use crate::config::{CvaeCondition, EncodeMode};
 use crate::error::{Error, Result};
-use crate::features::segments::segments;
 use crate::task::Task;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -96,7 +95,12 @@ impl<B: Backend> ModelBundle<B> {
     /// Reads a bundle onto `backend`, checking that its parts fit together
     /// and that it was made with this program's front end.
     pub fn load(backend: &B, path: &Path) -> Result<ModelBundle<B>> {
-        let ck = Checkpoint::load(path)?;
+        Self::from_checkpoint(backend, &Checkpoint::load(path)?)
+    }
+
+    /// A bundle from a checkpoint already read (its source names it in errors).
+    pub fn from_checkpoint(backend: &B, ck: &Checkpoint) -> Result<ModelBundle<B>> {
+        let path = ck.source();
         ck.expect_kind(&[KIND])?;
         let front_end: FrontEnd = ck.meta("front_end")?;
         if front_end != FrontEnd::current() {
@@ -110,8 +114,8 @@ impl<B: Backend> ModelBundle<B> {
             ));
         }
         let labels: Vec<String> = ck.meta("labels")?;
-        let learner = FeatureLearner::read_from(backend, &ck, "learner.")?;
-        let classifier = Classifier::read_from(backend, &ck, "classifier.")?;
+        let learner = FeatureLearner::read_from(backend, ck, "learner.")?;
+        let classifier = Classifier::read_from(backend, ck, "classifier.")?;
         let encode: EncodeMode = ck.meta("encode")?;
         let shape = classifier.shape();
         if shape.classes != labels.len() || shape.input != learner.feature_dim(encode) {
@@ -150,33 +154,6 @@ impl<B: Backend> ModelBundle<B> {
 
     /// Predicts the class of one WAV file.
     pub fn predict_file(&self, path: &Path) -> Result<Prediction> {
-        let logmel = load_logmel(path)?;
-        let segs = segments(&logmel, &self.learner.segments, path)?;
-        let features = self
-            .learner
-            .encode_utterance(&segs, None, &self.encode_options())?;
-        let probabilities = self
-            .classifier
-            .predict_proba(&[&features])?
-            .pop()
-            .ok_or_else(|| Error::shape("the classifier gave no prediction"))?;
-        if probabilities.len() != self.labels.len() || probabilities.iter().any(|p| !p.is_finite())
-        {
-            return Err(Error::format(
-                path,
-                "the classifier gave no valid probabilities for this file",
-            ));
-        }
-        let mut index = 0;
-        for (i, &p) in probabilities.iter().enumerate() {
-            if p > probabilities[index] {
-                index = i;
-            }
-        }
-        Ok(Prediction {
-            label: self.labels[index].clone(),
-            index,
-            probabilities,
-        })
+        self.predict_logmel(&load_logmel(path)?, path)
     }
 }

@@ -56,7 +56,20 @@ impl ClassifierShape {
                  layers {layers}, dense {dense}, classes {classes}"
             )));
         }
-        Ok(())
+        self.param_count_bound().map(|_| ())
+    }
+
+    /// Number of parameters, computed from the sizes alone (nothing is
+    /// allocated), after checking them against [`crate::limits`].
+    pub fn param_count_bound(&self) -> Result<usize> {
+        crate::limits::classifier_params(
+            self.input,
+            self.hidden,
+            self.layers,
+            self.dense,
+            self.classes,
+        )
+        .map_err(Error::shape)
     }
 
     /// Number of parameters (the length of the classifier's parameter arena).

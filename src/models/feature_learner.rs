@@ -333,6 +333,7 @@ impl<B: Backend> FeatureLearner<B> {
                 }
             }
         }
+        check_features(&out)?;
         Ok(out)
     }
 
@@ -456,6 +457,9 @@ impl<B: Backend> FeatureLearner<B> {
             .validate()
             .map_err(|e| Error::format(ck.source(), e.to_string()))?;
         let segments: SegmentConfig = ck.meta(&key("segments"))?;
+        segments
+            .validate()
+            .map_err(|e| Error::format(ck.source(), e.to_string()))?;
         let seg_dim = segments.frames * N_MELS;
         if seg_dim != shape.input || normalization.bands() != N_MELS {
             return Err(Error::format(
@@ -480,6 +484,16 @@ impl<B: Backend> FeatureLearner<B> {
                 ),
             ));
         }
+        let count = crate::limits::autoencoder_params(
+            shape.input,
+            shape.conditions,
+            &shape.hidden,
+            shape.latent,
+            shape.kind.is_variational(),
+        )
+        .map_err(|e| Error::format(ck.source(), e))?;
+        ck.check_holds_values(prefix, count)?;
+        ck.check_finite(prefix)?;
         let net = Autoencoder::new(shape)?;
         let mut params = vec![0.0; net.layout().len()];
         ck.read_params(prefix, net.layout(), &mut params)?;
@@ -529,4 +543,18 @@ impl<B: Backend> FeatureLearner<B> {
         }
         Ok(learner)
     }
+}
+
+/// Errors unless every encoded feature is finite: a classifier fed an
+/// infinity answers with NaN probabilities or, worse, a confident class.
+fn check_features(utterances: &[Vec<f32>]) -> Result<()> {
+    for (u, values) in utterances.iter().enumerate() {
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite(format!(
+                "the feature learner gave {} for value {i} of utterance {u}",
+                values[i]
+            )));
+        }
+    }
+    Ok(())
 }

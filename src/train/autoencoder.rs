@@ -24,6 +24,7 @@ use crate::nn::adam::Adam;
 use crate::nn::gaussian::Gaussian;
 use crate::nn::params::ParamArena;
 use crate::rng::stream;
+use crate::train::finite;
 use rand::seq::SliceRandom;
 use std::time::Instant;
 
@@ -51,7 +52,9 @@ pub struct FitRequest<'a> {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochRecord {
     pub model: LearnerKind,
+    #[serde(with = "crate::numbering::from_one_opt")]
     pub fold: Option<u32>,
+    #[serde(with = "crate::numbering::from_one")]
     pub epoch: usize,
     /// Mean over the epoch's training segments of reconstruction + KL.
     pub train_loss: f64,
@@ -146,6 +149,8 @@ pub fn fit<B: Backend>(
     };
     let mut early = EarlyStopping::new(Direction::Minimize, cfg.patience);
     let mut best_params = vec![0.0f32; n_params];
+    let mut epoch_params = vec![0.0f32; n_params];
+    let hint = finite::lr_hint("learner.lr", cfg.lr);
     let mut best: Option<(usize, LossParts)> = None;
     let mut epochs_run = 0;
     let batches = train_idx.len().div_ceil(cap);
@@ -174,6 +179,7 @@ pub fn fit<B: Backend>(
         ));
         let mut noise = stream(req.seed, "vae-noise", fold_key, epoch as u32);
         for (step, chunk) in order.chunks(cap).enumerate() {
+            crate::interrupt::check()?;
             let rows = chunk.len();
             host.gather(backend, &mut ws, &data, dim, req.labels, conditions, chunk)?;
             if req.kind.is_variational() {
@@ -195,6 +201,22 @@ pub fn fit<B: Backend>(
             b.finish_and_clear();
         }
         let (sum_recon, sum_kl) = slots.sums(backend, order.chunks(cap).map(<[usize]>::len))?;
+        let place = |step| finite::Place {
+            model: req.kind.as_str(),
+            fold: req.fold,
+            epoch,
+            step,
+        };
+        finite::check_steps(
+            place,
+            &[
+                ("reconstruction loss", &slots.host_recon[..batches]),
+                ("KL", &slots.host_kl[..batches]),
+            ],
+            &hint,
+        )?;
+        backend.download(backend.view(&arena.params, 0..n_params), &mut epoch_params)?;
+        finite::check_params(&place(None), model.layout(), &epoch_params, &hint)?;
         let m = train_idx.len() as f64;
         let (train_recon, train_kl) = (sum_recon / m, sum_kl / m);
         // Without a validation part, early stopping watches the training loss.
@@ -215,6 +237,11 @@ pub fn fit<B: Backend>(
                 &val_idx,
             )?
         };
+        let val_losses = [
+            ("validation reconstruction loss", val.0),
+            ("validation KL", val.1),
+        ];
+        finite::check_values(&place(None), &val_losses, &hint)?;
         epochs_run = epoch + 1;
         log.record(&EpochRecord {
             model: req.kind,
@@ -229,7 +256,7 @@ pub fn fit<B: Backend>(
         })?;
         match early.update(epoch, val.0) {
             Decision::Improved => {
-                backend.download(backend.view(&arena.params, 0..n_params), &mut best_params)?;
+                best_params.copy_from_slice(&epoch_params);
                 best = Some((
                     epoch,
                     LossParts {
@@ -272,7 +299,7 @@ pub fn fit<B: Backend>(
 }
 
 fn fold_label(fold: Option<u32>) -> String {
-    fold.map_or_else(|| "all".to_string(), |f| f.to_string())
+    fold.map_or_else(|| "all".to_string(), |f| (f + 1).to_string())
 }
 
 /// Splits the indices of `n` training segments into (training, validation)

@@ -15,6 +15,7 @@
 
 use super::confusion::Confusion;
 use super::early_stop::{Decision, Direction, EarlyStopping};
+use super::finite;
 use super::history::ClassifierEpoch;
 use super::log::JsonLinesLog;
 use crate::backend::Backend;
@@ -35,6 +36,7 @@ pub const BUCKET_BATCHES: usize = 8;
 #[derive(serde::Serialize)]
 struct EpochLine<'a> {
     model: &'static str,
+    #[serde(with = "crate::numbering::from_one_opt")]
     fold: Option<u32>,
     #[serde(flatten)]
     epoch: &'a ClassifierEpoch,
@@ -61,6 +63,9 @@ pub struct ClassifierFit<B: Backend> {
     pub classifier: Classifier<B>,
     pub epochs: Vec<ClassifierEpoch>,
     pub best_epoch: usize,
+    /// Set when the kept weights predict one class for every validation
+    /// utterance (see [`super::finite::degenerate_warning`]).
+    pub warning: Option<String>,
 }
 
 /// Trains a classifier on backend `be`: Adam (lr from the config, default
@@ -151,12 +156,14 @@ pub fn fit_bucketed<B: Backend>(
     // The best epoch's weights, kept on the backend.
     let mut best_params = be.alloc(arena.len())?;
     let mut have_best = false;
+    let mut best_confusion: Option<Confusion> = None;
+    let hint = finite::lr_hint("classifier.lr", cfg.lr);
     let n_params = arena.len();
     let mut losses = be.alloc(req.train.len().div_ceil(batch_size))?;
     let mut host_losses = vec![0f32; req.train.len().div_ceil(batch_size)];
     let fold_text = req
         .fold
-        .map_or_else(|| "all".to_string(), |f| f.to_string());
+        .map_or_else(|| "all".to_string(), |f| (f + 1).to_string());
 
     for epoch in 0..cfg.max_epochs {
         let started = Instant::now();
@@ -176,6 +183,7 @@ pub fn fit_bucketed<B: Backend>(
             )
         });
         for (step, range) in batches.iter().enumerate() {
+            crate::interrupt::check()?;
             batch.clear();
             batch.extend(order[range.clone()].iter().map(|&i| req.train[i]));
             net.load_batch(be, &mut ws, &batch)?;
@@ -197,7 +205,18 @@ pub fn fit_bucketed<B: Backend>(
         for (range, &loss) in batches.iter().zip(host_losses.iter()) {
             loss_sum += f64::from(loss) * range.len() as f64;
         }
+        let place = |step| finite::Place {
+            model: "classifier",
+            fold: req.fold,
+            epoch,
+            step,
+        };
+        finite::check_steps(place, &[("loss", &*host_losses)], &hint)?;
+        finite::check_params(&place(None), net.layout(), &arena.download(be)?, &hint)?;
         let (val_loss, confusion) = validate(be, &net, &arena.params, &mut ws, req.validation)?;
+        if confusion.is_some() {
+            finite::check_values(&place(None), &[("validation loss", val_loss)], &hint)?;
+        }
         let record = ClassifierEpoch {
             epoch,
             train_loss: loss_sum / req.train.len() as f64,
@@ -231,6 +250,7 @@ pub fn fit_bucketed<B: Backend>(
                     0,
                 )?;
                 have_best = true;
+                best_confusion = confusion;
             }
             Decision::Continue => {}
             Decision::Stop => break,
@@ -246,10 +266,17 @@ pub fn fit_bucketed<B: Backend>(
              (try a lower classifier.lr)"
         )));
     };
+    let warning = best_confusion
+        .and_then(|c| finite::degenerate_warning(c.classes, &c.counts, req.label_names));
+    if let Some(w) = &warning {
+        eprintln!("warning: classifier fold {fold_text}: {w}");
+        log.record(&serde_json::json!({"model": "classifier", "fold": req.fold, "warning": w}))?;
+    }
     Ok(ClassifierFit {
         classifier: Classifier::from_buffer(be, shape, params)?,
         epochs,
         best_epoch,
+        warning,
     })
 }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// One epoch of feature-learner training, as its log reports it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LearnerEpoch {
+    #[serde(with = "crate::numbering::from_one")]
     pub epoch: usize,
     pub train_loss: f64,
     pub val_recon: f64,
@@ -15,6 +16,7 @@ pub struct LearnerEpoch {
 /// One epoch of classifier training.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClassifierEpoch {
+    #[serde(with = "crate::numbering::from_one")]
     pub epoch: usize,
     pub train_loss: f64,
     pub val_loss: f64,

@@ -6,6 +6,7 @@ pub mod autoencoder;
 pub mod classifier;
 pub mod confusion;
 pub mod early_stop;
+pub mod finite;
 pub mod history;
 pub mod log;
 pub mod progress;

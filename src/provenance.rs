@@ -1,0 +1,121 @@
+//! Where a result came from: the build (version, git commit, rustc, target
+//! features) and the machine (CPU model, the GEMM micro-kernel chosen when
+//! the program runs). Results are bit-identical for one build on one
+//! instruction set, not across them, so a manifest without these could not
+//! say whether two runs should agree to the bit.
+
+use serde::{Deserialize, Serialize};
+
+/// How this binary was built (captured by build.rs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BuildInfo {
+    pub version: String,
+    /// `git rev-parse HEAD` at build time, `-dirty` when tracked files differed.
+    pub git_commit: String,
+    pub rustc: String,
+    pub target: String,
+    pub profile: String,
+    /// The target features the code was compiled for (`wide`'s SIMD width
+    /// follows them).
+    pub target_features: String,
+}
+
+/// The machine a run ran on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MachineInfo {
+    pub cpu: String,
+    /// matrixmultiply's f32 micro-kernel on this CPU.
+    pub gemm_kernel: String,
+}
+
+/// Build and machine together, as manifests record them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub build: BuildInfo,
+    pub machine: MachineInfo,
+}
+
+impl BuildInfo {
+    pub fn current() -> BuildInfo {
+        BuildInfo {
+            version: env!("CARGO_PKG_VERSION").into(),
+            git_commit: env!("VAESER_GIT_COMMIT").into(),
+            rustc: env!("VAESER_RUSTC").into(),
+            target: env!("VAESER_TARGET").into(),
+            profile: env!("VAESER_PROFILE").into(),
+            target_features: env!("VAESER_TARGET_FEATURES").into(),
+        }
+    }
+}
+
+impl MachineInfo {
+    pub fn current() -> MachineInfo {
+        MachineInfo {
+            cpu: cpu_model(),
+            gemm_kernel: gemm_kernel().into(),
+        }
+    }
+}
+
+impl Provenance {
+    pub fn current() -> Provenance {
+        Provenance {
+            build: BuildInfo::current(),
+            machine: MachineInfo::current(),
+        }
+    }
+
+    /// The lines `vaeser --version` prints.
+    pub fn describe(&self) -> String {
+        let b = &self.build;
+        let m = &self.machine;
+        format!(
+            "{}\ncommit: {}\nrustc: {}\ntarget: {} ({} profile)\ntarget features: {}\ncpu: {}\n\
+             gemm kernel: {}",
+            b.version,
+            b.git_commit,
+            b.rustc,
+            b.target,
+            b.profile,
+            b.target_features,
+            m.cpu,
+            m.gemm_kernel
+        )
+    }
+}
+
+/// The CPU's model name (from /proc/cpuinfo on Linux).
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// The f32 kernel matrixmultiply 0.3 selects at run time, by the same tests
+/// in the same order (AVX-512F, then FMA with AVX2, then AVX, then SSE2).
+fn gemm_kernel() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return "avx512f";
+        }
+        if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2")
+        {
+            return "fma+avx2";
+        }
+        if std::arch::is_x86_feature_detected!("avx") {
+            return "avx";
+        }
+        "sse2"
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        "generic"
+    }
+}
