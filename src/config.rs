@@ -84,6 +84,10 @@ pub struct LearnerConfig {
     pub validation_fraction: f32,
     pub encode: EncodeMode,
     pub cvae_condition: CvaeCondition,
+    /// Beta: the weight of the KL term in the VAE/CVAE loss (1: the paper's
+    /// loss; the AE has no KL term).
+    #[serde(serialize_with = "shortest_f32")]
+    pub kl_weight: f32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -158,6 +162,7 @@ impl Default for LearnerConfig {
             validation_fraction: 0.1,
             encode: EncodeMode::MuLogvar,
             cvae_condition: CvaeCondition::Uniform,
+            kl_weight: 1.0,
         }
     }
 }
@@ -273,6 +278,9 @@ impl Config {
             if !(0.0..1.0).contains(&f) {
                 return bad(key, "must be in [0, 1)");
             }
+        }
+        if !(self.learner.kl_weight >= 0.0 && self.learner.kl_weight.is_finite()) {
+            return bad("learner.kl_weight", "must be a finite number >= 0");
         }
         if self.classifier.layers == 0 || self.classifier.hidden == 0 {
             return bad("classifier.layers/hidden", "must be at least 1");

@@ -100,6 +100,11 @@ fn reference(
 }
 
 fn check<B: Backend>(be: &B, kind: LearnerKind) {
+    check_with_beta(be, kind, 1.0);
+}
+
+/// `beta`: the KL weight; the reference loss is reconstruction + beta * KL.
+fn check_with_beta<B: Backend>(be: &B, kind: LearnerKind, beta: f64) {
     let conditions = if kind == LearnerKind::Cvae { 4 } else { 0 };
     let shape = AutoencoderShape {
         kind,
@@ -109,7 +114,8 @@ fn check<B: Backend>(be: &B, kind: LearnerKind) {
         latent: 3,
     };
     let mut rng = vaeser::rng::stream(11, "gradcheck", 0, kind as u32);
-    let model = Autoencoder::new(shape.clone()).unwrap();
+    let mut model = Autoencoder::new(shape.clone()).unwrap();
+    model.set_kl_weight(beta as f32);
     let mut params = vec![0.0; model.layout().len()];
     model.init(&mut rng, &mut params).unwrap();
     let inp = Inputs {
@@ -193,7 +199,7 @@ fn check<B: Backend>(be: &B, kind: LearnerKind) {
                 skipped += 1;
                 continue;
             }
-            let num = ((r1 + k1) - (r2 + k2)) / (2.0 * h);
+            let num = ((r1 + beta * k1) - (r2 + beta * k2)) / (2.0 * h);
             let ana = analytic[i] as f64;
             let err = (num - ana).abs();
             worst = worst.max(err / (1e-4 + 1e-3 * num.abs()));
@@ -230,3 +236,15 @@ fn check_cvae<B: Backend>(be: &B) {
     check(be, LearnerKind::Cvae);
 }
 on_each_backend!(cvae_gradient_matches_finite_differences, check_cvae);
+
+/// learner.kl_weight: the backward pass differentiates reconstruction +
+/// beta * KL (a beta that were ignored would leave the KL part of every
+/// encoder gradient four times too large).
+fn check_beta<B: Backend>(be: &B) {
+    check_with_beta(be, LearnerKind::Vae, 0.25);
+    check_with_beta(be, LearnerKind::Cvae, 0.25);
+}
+on_each_backend!(
+    vae_and_cvae_gradients_weight_the_kl_term_by_beta,
+    check_beta
+);

@@ -125,5 +125,57 @@ fn every_cell_is_produced_above_chance_and_identical_on_one_and_two_threads() {
     assert!(mean_f1 > 0.36, "arousal macro F1 {arousal:?}");
     let report = std::fs::read_to_string(one.join("report.md")).unwrap();
     assert!(report.contains("| CVAE-LSTM | improvised |"), "{report}");
+
+    // The baselines, on every task and subset of the tables, by the same
+    // driver on the same folds.
+    assert_eq!(results.baselines.len(), 3 * 3 + 3 * 3);
+    for cell in &results.baselines {
+        let twin = results
+            .table1
+            .iter()
+            .chain(&results.table2)
+            .find(|c| c.task == cell.task && c.subset == cell.subset)
+            .unwrap();
+        let groups = |c: &vaeser::eval::results::CellResult| -> Vec<String> {
+            c.folds.iter().map(|f| f.test_group.clone()).collect()
+        };
+        assert_eq!(groups(cell), groups(twin), "{}", cell.id());
+        let tested: Vec<usize> = cell.folds.iter().map(|f| f.n_test).collect();
+        let twin_tested: Vec<usize> = twin.folds.iter().map(|f| f.n_test).collect();
+        assert_eq!(tested, twin_tested, "{}", cell.id());
+    }
+    let baseline = |model: &str, subset: Subset| {
+        results
+            .baselines
+            .iter()
+            .find(|c| c.model == model && c.task == Task::Categorical && c.subset == subset)
+            .unwrap()
+    };
+    // The majority class predicts one class per fold.
+    for f in &baseline("Majority", Subset::Complete).folds {
+        let c = &f.confusion;
+        let columns: Vec<usize> = (0..c.classes)
+            .filter(|&p| (0..c.classes).any(|t| c.get(t, p) > 0))
+            .collect();
+        assert_eq!(columns.len(), 1, "{f:?}");
+    }
+    // Per-utterance loudness and spectral statistics separate the synthetic
+    // emotions well; the LSTM on raw segments is above chance.
+    let lr = baseline("LogReg", Subset::Complete).summary.pooled.ua;
+    assert!(lr > 0.5, "logistic regression UA {lr}");
+    let raw = baseline("LogMel", Subset::Complete).summary.pooled.ua;
+    assert!(raw > 0.3, "LSTM on LogMel UA {raw}");
+    // Paired comparisons: 3 model pairs and 3 x 3 baseline-model pairs per subset.
+    assert_eq!(results.comparisons.len(), 3 * (3 + 9));
+    for c in &results.comparisons {
+        assert_eq!(c.units, 5, "{c:?}");
+        assert!(c.p_value > 0.0 && c.p_value <= 1.0, "{c:?}");
+    }
+    assert!(report.contains("## Paired comparisons (UA)"), "{report}");
+    assert!(report.contains("| majority class | complete |"), "{report}");
+    assert!(
+        report.contains("AE-LSTM minus logistic regression (LogMel mean/std)"),
+        "{report}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

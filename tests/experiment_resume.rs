@@ -64,7 +64,7 @@ fn an_interrupted_run_resumes_to_the_uninterrupted_results() {
     );
     let stderr = String::from_utf8_lossy(&stopped.stderr);
     assert!(stderr.contains("interrupted"), "{stderr}");
-    let cell_dir = parts.join("cells/cvae-categorical-complete-L8");
+    let cell_dir = parts.join("cells/cvae-categorical-complete-L8/seed-5");
     let folds: Vec<_> = (1..=5)
         .filter(|f| cell_dir.join(format!("fold-{f}.json")).exists())
         .collect();
@@ -75,12 +75,22 @@ fn an_interrupted_run_resumes_to_the_uninterrupted_results() {
     let refused = crossval(&parts, &config, "5", &[], &[]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
-    // ... and so is a resume with another seed, naming the fold file.
-    let other = crossval(&parts, &config, "6", &["--resume"], &[]);
+    // ... and so is a resume with another configuration, naming the fold
+    // file. (Another seed is not a conflict: each seed's folds have their
+    // own directory, so a run with more seeds adds to a finished one.)
+    let other_config = dir.join("other.toml");
+    std::fs::write(
+        &other_config,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("lr = 0.01", "lr = 0.02"),
+    )
+    .unwrap();
+    let other = crossval(&parts, &other_config, "5", &["--resume"], &[]);
     assert!(!other.status.success());
     let stderr = String::from_utf8_lossy(&other.stderr);
     assert!(
-        stderr.contains("fold-1.json") && stderr.contains("seed"),
+        stderr.contains("fold-1.json") && stderr.contains("configuration"),
         "{stderr}"
     );
 

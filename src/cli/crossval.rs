@@ -3,17 +3,20 @@
 use super::config::ConfigArgs;
 use super::run_args::{progress, CorpusArgs};
 use super::seed::SeedArg;
+use super::seeds_arg::SeedsArgs;
 use super::Global;
 use crate::backend::Backend;
 use crate::config::CvaeCondition;
 use crate::error::{Error, Result};
 use crate::eval::crossval::{CellSpec, Driver, DriverOptions};
+use crate::eval::dataset::DimensionalUtterances;
 use crate::eval::experiment::{record_timings, run_manifest};
 use crate::eval::manifest::StageClock;
+use crate::eval::method::{row_label, LearnerChoice, Method};
 use crate::eval::results::{CellResult, Subset, Task};
 use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
+use crate::eval::seeds::{interval_text, CellSeeds, SeedSummary};
 use crate::fsutil::write_atomic;
-use crate::models::autoencoder::LearnerKind;
 use crate::output_check::{check_output_dir, OutputKind};
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -33,9 +36,10 @@ OUT/<cell>.json (every number), OUT/cells/<cell>/fold-N.json (each completed fol
 pub struct Args {
     #[command(flatten)]
     pub corpus: CorpusArgs,
-    /// Feature learner.
+    /// Feature learner (none: the classifier on the z-scored LogMel
+    /// segments; majority, logreg: the baselines without the classifier).
     #[arg(long, value_enum, value_name = "KIND")]
-    pub learner: LearnerKind,
+    pub learner: LearnerChoice,
     /// What to classify.
     #[arg(long, value_enum, default_value_t = Task::Categorical)]
     pub task: Task,
@@ -52,6 +56,13 @@ pub struct Args {
     pub cvae_condition: Option<CvaeConditionArg>,
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub seeds: SeedsArgs,
+    /// Which utterances a dimensional task uses: all (every utterance with
+    /// V/A/D ratings, on IEMOCAP also frustrated, surprised, xxx, ...) or
+    /// four-class (only neutral, happy, sad, angry).
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = DimensionalUtterances::Rated)]
+    pub dimensional_utterances: DimensionalUtterances,
     /// Continue an interrupted run in OUT: completed folds are reused (the
     /// configuration, seed and corpus must be the same).
     #[arg(long)]
@@ -87,16 +98,18 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         config.learner.cvae_condition = c.into();
     }
     config.validate()?;
-    let cell_file = format!(
-        "{}.json",
+    let method = Method::from(args.learner);
+    let spec = if method.has_latent() {
         CellSpec {
-            model: args.learner,
+            model: method,
             task: args.task,
             subset: args.subset,
             latent: config.learner.latent,
         }
-        .id()
-    );
+    } else {
+        CellSpec::baseline(method, args.task, args.subset)
+    };
+    let cell_file = format!("{}.json", spec.id());
     let ours = [
         (cell_file.as_str(), OutputKind::Json),
         ("skipped.json", OutputKind::Json),
@@ -108,44 +121,76 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         refuse_to_overwrite(&args.out)?;
     }
     let mut clock = StageClock::new();
-    let data = clock.time("load corpus + LogMel", || args.corpus.load(&config))?;
-    let spec = CellSpec {
-        model: args.learner,
-        task: args.task,
-        subset: args.subset,
-        latent: config.learner.latent,
+    let which = if args.task.is_dimensional() {
+        args.dimensional_utterances
+    } else {
+        DimensionalUtterances::FourClass
     };
-    let mut driver = Driver::new(
-        backend,
-        &data,
-        &config,
-        DriverOptions {
-            seed: args.seed.seed,
-            out: Some(args.out.clone()),
-            resume: args.resume,
-            progress: progress(),
-            verbose: true,
-            stop_after_folds: stop_after_folds()?,
-        },
-    );
-    let outcome = super::interrupted::finish(
-        driver.run_cell(&spec),
-        &args.out,
-        &data,
-        &config,
-        args.seed.seed,
-        &args.config.describe(),
-        &clock,
-    )?;
-    if outcome.resumed_folds > 0 {
+    let data = clock.time("load corpus + LogMel", || {
+        args.corpus.load_with(&config, which)
+    })?;
+    if args.task.is_dimensional() {
+        let rated = data.utterances.iter().filter(|u| u.vad.is_some()).count();
         eprintln!(
-            "{} folds taken from the interrupted run",
-            outcome.resumed_folds
+            "{} task on {rated} rated utterances (--dimensional-utterances {})",
+            args.task.name(),
+            which.name()
         );
     }
-    record_timings(&mut clock, &spec.id(), &outcome.timings);
-    let json = serde_json::to_string_pretty(&outcome.result)
-        .map_err(|e| Error::config(format!("results do not serialise: {e}")))?;
+    let seeds = args.seeds.resolve(args.seed.seed)?;
+    let mut runs = Vec::with_capacity(seeds.0.len());
+    let mut folds_computed = 0;
+    let limit = stop_after_folds()?;
+    for &seed in &seeds.0 {
+        let mut driver = Driver::new(
+            backend,
+            &data,
+            &config,
+            DriverOptions {
+                seed,
+                out: Some(args.out.clone()),
+                resume: args.resume,
+                progress: progress(),
+                verbose: true,
+                stop_after_folds: limit.map(|l| l.saturating_sub(folds_computed)),
+                shard: None,
+                first_job: 0,
+            },
+        );
+        let outcome = super::interrupted::finish(
+            driver.run_cell(&spec),
+            &args.out,
+            &data,
+            &config,
+            &seeds.0,
+            &args.config.describe(),
+            &clock,
+        )?;
+        folds_computed += driver.folds_computed();
+        if outcome.resumed_folds > 0 {
+            eprintln!(
+                "seed {seed}: {} folds taken from the interrupted run",
+                outcome.resumed_folds
+            );
+        }
+        record_timings(
+            &mut clock,
+            &format!("{} seed {seed}", spec.id()),
+            &outcome.timings,
+        );
+        runs.push(outcome.result);
+    }
+    let json = if runs.len() == 1 {
+        serde_json::to_string_pretty(&runs[0])
+    } else {
+        let refs: Vec<&CellResult> = runs.iter().collect();
+        serde_json::to_string_pretty(&CellSeeds {
+            seeds: seeds.0.clone(),
+            across_seeds: SeedSummary::of(&refs)?,
+            runs: runs.clone(),
+        })
+    }
+    .map_err(|e| Error::config(format!("results do not serialise: {e}")))?;
     let result_path = args.out.join(format!("{}.json", spec.id()));
     write_atomic(&result_path, json.as_bytes())?;
     write_atomic(
@@ -154,15 +199,25 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
             .unwrap_or_else(|_| "[]".into())
             .as_bytes(),
     )?;
-    run_manifest(
-        &data,
-        &config,
-        args.seed.seed,
-        &args.config.describe(),
-        &clock,
-    )
-    .write(&args.out.join("manifest.json"))?;
-    print!("{}", cell_text(&outcome.result));
+    run_manifest(&data, &config, &seeds.0, &args.config.describe(), &clock)
+        .write(&args.out.join("manifest.json"))?;
+    for run in &runs {
+        if runs.len() > 1 {
+            println!("\nseed {}:", run.seed);
+        }
+        print!("{}", cell_text(run));
+    }
+    if runs.len() > 1 {
+        let refs: Vec<&CellResult> = runs.iter().collect();
+        let summary = SeedSummary::of(&refs)?;
+        println!(
+            "\nover {} seeds, mean [95% Student-t interval], %: WA {}  UA {}  macro F1 {}",
+            runs.len(),
+            interval_text(&summary.wa),
+            interval_text(&summary.ua),
+            interval_text(&summary.macro_f1)
+        );
+    }
     println!("\nwritten: {}", result_path.display());
     Ok(())
 }
@@ -178,11 +233,15 @@ pub fn cell_text(cell: &CellResult) -> String {
     };
     let _ = writeln!(
         t,
-        "{}-LSTM{oracle}, {} task, {} subset, latent {}: {} folds, {} test utterances",
-        cell.model,
+        "{}{oracle}, {} task, {} subset{}: {} folds, {} test utterances",
+        row_label(&cell.model),
         cell.task.name(),
         cell.subset.name(),
-        cell.latent,
+        if cell.latent > 0 {
+            format!(", latent {}", cell.latent)
+        } else {
+            String::new()
+        },
         cell.folds.len(),
         s.confusion.total()
     );

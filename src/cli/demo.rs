@@ -3,7 +3,7 @@
 
 use super::config::ConfigArgs;
 use super::corpus_input;
-use super::reproduce::reproduce;
+use super::reproduce::{reproduce, Request};
 use super::run_args::CorpusArgs;
 use super::seed::SeedArg;
 use super::Global;
@@ -11,6 +11,7 @@ use crate::backend::Backend;
 use crate::corpus::synth::{self, Options, Size};
 use crate::error::{Error, Result};
 use crate::eval::experiment::Plan;
+use crate::eval::seeds::SeedList;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -78,12 +79,18 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         },
         &config,
         &config_args.describe(),
-        Plan {
-            dimensional: config.experiment.dimensional,
-            sweep: true,
+        &Request {
+            plan: Plan {
+                dimensional: config.experiment.dimensional,
+                sweep: true,
+                baselines: true,
+                dimensional_utterances: Default::default(),
+            },
+            seeds: &SeedList::single(args.seed.seed),
+            shard: None,
+            resume: false,
+            out: &run_dir,
         },
-        false,
-        &run_dir,
         args.seed.seed,
         global.force,
         backend,

@@ -19,7 +19,7 @@ pub fn finish<T>(
     out: &Path,
     data: &CorpusData,
     config: &Config,
-    seed: u64,
+    seeds: &[u64],
     preset: &str,
     clock: &StageClock,
 ) -> Result<T> {
@@ -28,7 +28,7 @@ pub fn finish<T>(
     };
     let skipped = serde_json::to_string_pretty(&data.skipped).unwrap_or_else(|_| "[]".into());
     write_atomic(&out.join("skipped.json"), skipped.as_bytes())?;
-    run_manifest(data, config, seed, preset, clock).write(&out.join("manifest.json"))?;
+    run_manifest(data, config, seeds, preset, clock).write(&out.join("manifest.json"))?;
     eprintln!(
         "completed folds are saved in {}; to continue the run:\n  {}",
         out.display(),

@@ -10,6 +10,7 @@ pub mod encode;
 pub mod features;
 pub mod fit_features;
 pub mod interrupted;
+pub mod merge;
 pub mod model_file;
 pub mod paths;
 pub mod predict;
@@ -17,6 +18,7 @@ pub mod reproduce;
 pub mod rerun;
 pub mod run_args;
 pub mod seed;
+pub mod seeds_arg;
 pub mod synth;
 pub mod train;
 
@@ -84,6 +86,7 @@ pub enum Command {
     Encode(encode::Args),
     Crossval(crossval::Args),
     Reproduce(reproduce::Args),
+    Merge(merge::Args),
     Train(train::Args),
     Predict(predict::Args),
     Config(config::Args),
@@ -159,6 +162,7 @@ fn run_on<B: Backend>(backend: &B, command: Command, g: &Global) -> Result<()> {
         Command::Encode(a) => encode::run(a, g, backend),
         Command::Crossval(a) => crossval::run(a, g, backend),
         Command::Reproduce(a) => reproduce::run(a, g, backend),
+        Command::Merge(a) => merge::run(a, g, backend),
         Command::Train(a) => train::run(a, g, backend),
         Command::Predict(a) => predict::run(a, g, backend),
         Command::Config(a) => config::run(a, g),

@@ -5,7 +5,7 @@
 use super::corpus_input::{self, report_skipped};
 use crate::config::Config;
 use crate::error::Result;
-use crate::eval::dataset::CorpusData;
+use crate::eval::dataset::{CorpusData, DimensionalUtterances};
 use crate::output_check::{check_output_file, OutputKind};
 use std::path::PathBuf;
 
@@ -33,7 +33,21 @@ impl CorpusArgs {
 
     /// Loads the corpus and computes the segments of every utterance.
     pub fn load(&self, config: &Config) -> Result<CorpusData> {
-        let corpus = self.input.load()?;
+        self.load_with(config, DimensionalUtterances::FourClass)
+    }
+
+    /// As `load`; with `DimensionalUtterances::Rated` the utterances whose
+    /// label is not one of the four classes but which have V/A/D ratings are
+    /// loaded too (for the dimensional tasks).
+    pub fn load_with(&self, config: &Config, which: DimensionalUtterances) -> Result<CorpusData> {
+        let mut corpus = self.input.load()?;
+        if which == DimensionalUtterances::Rated && !corpus.rated_other.is_empty() {
+            println!(
+                "  {} rated utterances of other labels kept for the dimensional tasks",
+                corpus.rated_other.len()
+            );
+            corpus.include_rated_other();
+        }
         let listed = corpus.skipped.len();
         let data = CorpusData::from_corpus(
             self.input.corpus.into(),

@@ -141,13 +141,13 @@ fn load_annotation_file(
             continue;
         }
         let label = match entry.label.as_str() {
-            "neu" => 0,
-            "hap" | "exc" => 1,
-            "sad" => 2,
-            "ang" => 3,
+            "neu" => Some(0),
+            "hap" | "exc" => Some(1),
+            "sad" => Some(2),
+            "ang" => Some(3),
             other if OTHER_LABELS.contains(&other) => {
                 corpus.exclude(other);
-                continue;
+                None
             }
             other => {
                 corpus.skip(options, at_line(format!("unknown label '{other}'")))?;
@@ -159,6 +159,14 @@ fn load_annotation_file(
             .join("wav")
             .join(&entry.dialog)
             .join(format!("{}.wav", entry.name));
+        if label.is_none() {
+            // Kept aside for the dimensional tasks; a missing file of a label
+            // the categorical task does not use is not worth a report.
+            if wav.is_file() {
+                corpus.rated_other.push(entry.into_utterance(None, wav));
+            }
+            continue;
+        }
         if !wav.is_file() {
             corpus.skip(
                 options,
@@ -310,7 +318,7 @@ impl Entry {
         Ok(())
     }
 
-    fn into_utterance(self, label: usize, path: PathBuf) -> Utterance {
+    fn into_utterance(self, label: Option<usize>, path: PathBuf) -> Utterance {
         Utterance {
             speaker: format!("Ses{:02}{}", self.session, self.speaker_letter),
             gender: Some(if self.speaker_letter == 'M' {
@@ -322,7 +330,7 @@ impl Entry {
             improvised: Some(self.dialog.contains("impro")),
             dialog: Some(self.dialog),
             vad: Some(self.vad),
-            label: Some(label),
+            label,
             path,
             id: self.name,
         }

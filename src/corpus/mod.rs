@@ -103,6 +103,9 @@ pub struct Corpus {
     /// Well-formed utterances left out because their label is not one of the
     /// four classes, counted by the corpus's own label (e.g. "calm", "xxx").
     pub excluded: BTreeMap<String, usize>,
+    /// The excluded utterances that have valence/arousal/dominance ratings
+    /// and audio (label `None`): the dimensional tasks can use them.
+    pub rated_other: Vec<Utterance>,
     /// Things the user should know that are not about one file (e.g. counts
     /// of a full release that differ from the published ones).
     pub warnings: Vec<String>,
@@ -125,6 +128,13 @@ impl Corpus {
             self.skipped.push(skipped);
             Ok(())
         }
+    }
+
+    /// Moves the rated utterances of other labels into `utterances`, so
+    /// that the dimensional tasks use every rated utterance (the categorical
+    /// task still sees only the four classes: their label is `None`).
+    pub fn include_rated_other(&mut self) {
+        self.utterances.append(&mut self.rated_other);
     }
 
     pub fn exclude(&mut self, label: &str) {

@@ -23,11 +23,14 @@
 //! tasks, which share speakers folds and utterances) train it once. Reuse
 //! never changes a number.
 
+use super::baselines;
 use super::dataset::{label_names, CorpusData};
 use super::manifest::program_version;
+use super::method::Method;
 use super::metrics::{Confusion, FoldSummary};
 use super::results::{cell_id, CellResult, FoldRecord, FoldTiming, LearnerEpoch, Subset, Task};
-use super::resume::{cell_dir, fold_path, read_fold, write_fold, FoldFile};
+use super::resume::{cell_dir, fold_path, read_fold, seed_dir, write_fold, FoldFile};
+use super::shard::Shard;
 use crate::backend::Backend;
 use crate::config::{Config, CvaeCondition, LearnerConfig};
 use crate::corpus::folds::{by_group, by_speaker, Fold};
@@ -50,20 +53,41 @@ const LEARNER_CACHE: usize = 12;
 /// One table cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CellSpec {
-    pub model: LearnerKind,
+    pub model: Method,
     pub task: Task,
     pub subset: Subset,
+    /// 0 for a baseline.
     pub latent: usize,
 }
 
 impl CellSpec {
-    pub fn id(&self) -> String {
-        cell_id(self.model.as_str(), self.task, self.subset, self.latent)
+    /// A cell of one of the paper's models.
+    pub fn learner(kind: LearnerKind, task: Task, subset: Subset, latent: usize) -> CellSpec {
+        CellSpec {
+            model: Method::Learner(kind),
+            task,
+            subset,
+            latent,
+        }
     }
 
-    /// The model's name in tables: "AE", "VAE", "CVAE".
+    /// A baseline on a task and subset (no latent size).
+    pub fn baseline(method: Method, task: Task, subset: Subset) -> CellSpec {
+        CellSpec {
+            model: method,
+            task,
+            subset,
+            latent: 0,
+        }
+    }
+
+    pub fn id(&self) -> String {
+        cell_id(&self.model_name(), self.task, self.subset, self.latent)
+    }
+
+    /// The model's name in results: "AE", "VAE", "CVAE", or a baseline's.
     pub fn model_name(&self) -> String {
-        self.model.as_str().to_uppercase()
+        self.model.model_name()
     }
 }
 
@@ -81,6 +105,10 @@ pub struct DriverOptions {
     pub verbose: bool,
     /// Stop with `Error::Interrupted` after this many folds were computed.
     pub stop_after_folds: Option<usize>,
+    /// Compute only this shard's folds (see `eval::shard`).
+    pub shard: Option<Shard>,
+    /// The run-order number of this driver's first fold (for sharding).
+    pub first_job: usize,
 }
 
 /// A cell's result and how it was obtained.
@@ -91,6 +119,16 @@ pub struct CellOutcome {
     pub timings: Vec<FoldTiming>,
     /// Folds taken from a previous, interrupted run.
     pub resumed_folds: usize,
+}
+
+/// What the classifier of a fold reads, and what making it cost.
+struct FoldFeatures {
+    train: Vec<Vec<f32>>,
+    test: Vec<Vec<f32>>,
+    dim: usize,
+    learner_epochs: Vec<LearnerEpoch>,
+    learner_s: f64,
+    encode_s: f64,
 }
 
 struct TrainedLearner<B: Backend> {
@@ -107,6 +145,8 @@ pub struct Driver<'a, B: Backend> {
     options: DriverOptions,
     learners: Vec<(String, Arc<TrainedLearner<B>>)>,
     folds_computed: usize,
+    /// Folds visited (computed, resumed or left to another shard).
+    jobs_seen: usize,
     learners_trained: usize,
     learners_reused: usize,
 }
@@ -126,6 +166,7 @@ impl<'a, B: Backend> Driver<'a, B> {
             options,
             learners: Vec::new(),
             folds_computed: 0,
+            jobs_seen: 0,
             learners_trained: 0,
             learners_reused: 0,
         }
@@ -136,9 +177,14 @@ impl<'a, B: Backend> Driver<'a, B> {
         (self.learners_trained, self.learners_reused)
     }
 
+    /// Folds computed (not resumed) by this driver so far.
+    pub fn folds_computed(&self) -> usize {
+        self.folds_computed
+    }
+
     /// Whether a cell's features are made with the true labels (label leak).
     pub fn is_oracle(&self, spec: &CellSpec) -> bool {
-        spec.model == LearnerKind::Cvae
+        spec.model == Method::Learner(LearnerKind::Cvae)
             && self.config.learner.cvae_condition == CvaeCondition::Oracle
     }
 
@@ -200,16 +246,36 @@ impl<'a, B: Backend> Driver<'a, B> {
         sha256_hex(key.to_string().as_bytes())
     }
 
+    /// Folds visited so far (the run-order numbers used by sharding).
+    pub fn jobs_seen(&self) -> usize {
+        self.jobs_seen
+    }
+
     /// Cross-validates one cell.
     pub fn run_cell(&mut self, spec: &CellSpec) -> Result<CellOutcome> {
+        self.run_cell_part(spec)?.ok_or_else(|| {
+            Error::config(format!(
+                "{}: some folds belong to other shards; gather every shard's folds and resume",
+                spec.id()
+            ))
+        })
+    }
+
+    /// Cross-validates the folds of a cell this driver's shard owns (all of
+    /// them without sharding); `None` when some belong to other shards and
+    /// are not on disk yet.
+    pub fn run_cell_part(&mut self, spec: &CellSpec) -> Result<Option<CellOutcome>> {
         let (selected, labels, folds) = self.folds(spec)?;
         let names = label_names(spec.task);
         let fingerprint = self.cell_fingerprint(spec);
-        let dir = self.options.out.as_ref().map(|o| cell_dir(o, &spec.id()));
+        let dir = self.fold_dir(spec);
         let mut records = Vec::with_capacity(folds.len());
         let mut timings = Vec::with_capacity(folds.len());
         let mut resumed = 0;
+        let mut missing = false;
         for fold in &folds {
+            let job = self.options.first_job + self.jobs_seen;
+            self.jobs_seen += 1;
             let path = dir.as_ref().map(|d| fold_path(d, fold.index as usize));
             if let (Some(path), true) = (&path, self.options.resume) {
                 if let Some(done) = read_fold(path, &fingerprint)? {
@@ -218,6 +284,10 @@ impl<'a, B: Backend> Driver<'a, B> {
                     resumed += 1;
                     continue;
                 }
+            }
+            if self.options.shard.is_some_and(|s| !s.owns(job)) {
+                missing = true;
+                continue;
             }
             let (record, timing) = self.run_fold(spec, fold, &selected, &labels, &names)?;
             if let Some(path) = &path {
@@ -258,13 +328,17 @@ impl<'a, B: Backend> Driver<'a, B> {
                 }
             }
         }
+        if missing {
+            return Ok(None);
+        }
         let confusions: Vec<Confusion> = records.iter().map(|r| r.confusion.clone()).collect();
-        Ok(CellOutcome {
+        Ok(Some(CellOutcome {
             result: CellResult {
                 model: spec.model_name(),
                 task: spec.task,
                 subset: spec.subset,
                 latent: spec.latent,
+                seed: self.options.seed,
                 labels: names,
                 oracle_labels: self.is_oracle(spec),
                 summary: FoldSummary::from_folds(&confusions),
@@ -272,7 +346,15 @@ impl<'a, B: Backend> Driver<'a, B> {
             },
             timings,
             resumed_folds: resumed,
-        })
+        }))
+    }
+
+    /// Where a cell's folds of this driver's seed are saved.
+    fn fold_dir(&self, spec: &CellSpec) -> Option<PathBuf> {
+        self.options
+            .out
+            .as_ref()
+            .map(|o| seed_dir(&cell_dir(o, &spec.id()), self.options.seed))
     }
 
     fn run_fold(
@@ -292,40 +374,42 @@ impl<'a, B: Backend> Driver<'a, B> {
                 fold.index
             )));
         }
-        let learner_config = self.learner_config(spec);
-        let started = Instant::now();
-        // A learner taken from the cache costs (and is timed as) nothing.
-        let trained = self.learner(spec, &learner_config, fold, selected, labels, &train)?;
-        let learner_s = started.elapsed().as_secs_f64();
-        let data = self.data;
-        let learner = &trained.learner;
-        let cell_dir = self.options.out.as_ref().map(|o| cell_dir(o, &spec.id()));
-        if let Some(d) = &cell_dir {
-            crate::fsutil::write_atomic(
-                &d.join(format!("fold-{}.learner.jsonl", fold.index + 1)),
-                trained.log.as_bytes(),
-            )?;
+        if matches!(spec.model, Method::Majority | Method::LogReg) {
+            return self.run_direct_fold(spec, fold, selected, labels, names, &train);
         }
-
-        let started = Instant::now();
-        let oracle = self.is_oracle(spec);
-        let encode = |positions: &[usize], noise_key: u32| -> Result<Vec<Vec<f32>>> {
-            let segs: Vec<&[f32]> = positions
-                .iter()
-                .map(|&p| data.segments[selected[p]].as_slice())
-                .collect();
-            let truth: Vec<usize> = positions.iter().map(|&p| labels[p]).collect();
-            let options = EncodeOptions {
-                noise_key,
-                ..EncodeOptions::from_config(&learner_config)
-            };
-            // Labels reach the encoder only in the oracle diagnostic.
-            learner.encode_utterances(&segs, oracle.then_some(&truth[..]), &options)
+        let cell_dir = self.fold_dir(spec);
+        let FoldFeatures {
+            train: train_features,
+            test: test_features,
+            dim,
+            learner_epochs,
+            learner_s,
+            encode_s,
+        } = match spec.model.learner() {
+            Some(kind) => self.learned_features(kind, spec, fold, selected, labels, &train)?,
+            None => {
+                let started = Instant::now();
+                let segs = |positions: &[usize]| -> Vec<&[f32]> {
+                    positions
+                        .iter()
+                        .map(|&p| self.data.segments[selected[p]].as_slice())
+                        .collect()
+                };
+                let (train_features, test_features) = baselines::zscored_segments(
+                    &segs(&train),
+                    &segs(&fold.test),
+                    crate::audio::N_MELS,
+                )?;
+                FoldFeatures {
+                    train: train_features,
+                    test: test_features,
+                    dim: crate::features::segments::segment_dim(&self.config.segments),
+                    learner_epochs: Vec::new(),
+                    learner_s: 0.0,
+                    encode_s: started.elapsed().as_secs_f64(),
+                }
+            }
         };
-        let train_features = encode(&train, 0)?;
-        let test_features = encode(&fold.test, 1)?;
-        let encode_s = started.elapsed().as_secs_f64();
-        let dim = learner.feature_dim(learner_config.encode);
 
         let started = Instant::now();
         let train_labels: Vec<usize> = train.iter().map(|&p| labels[p]).collect();
@@ -375,7 +459,7 @@ impl<'a, B: Backend> Driver<'a, B> {
                 n_validation: val_seqs.len(),
                 n_test: fold.test.len(),
                 confusion,
-                learner_epochs: trained.epochs.clone(),
+                learner_epochs,
                 classifier_epochs: fit.epochs,
                 classifier_best_epoch: fit.best_epoch,
                 classifier_warning: fit.warning,
@@ -389,10 +473,118 @@ impl<'a, B: Backend> Driver<'a, B> {
         ))
     }
 
+    /// The fold's feature learner (trained or reused) and the features it
+    /// gives the training and test utterances.
+    fn learned_features(
+        &mut self,
+        kind: LearnerKind,
+        spec: &CellSpec,
+        fold: &Fold,
+        selected: &[usize],
+        labels: &[usize],
+        train: &[usize],
+    ) -> Result<FoldFeatures> {
+        let learner_config = self.learner_config(spec);
+        let started = Instant::now();
+        // A learner taken from the cache costs (and is timed as) nothing.
+        let trained = self.learner(kind, spec, &learner_config, fold, selected, labels, train)?;
+        let learner_s = started.elapsed().as_secs_f64();
+        let data = self.data;
+        let learner = &trained.learner;
+        if let Some(d) = self.fold_dir(spec) {
+            crate::fsutil::write_atomic(
+                &d.join(format!("fold-{}.learner.jsonl", fold.index + 1)),
+                trained.log.as_bytes(),
+            )?;
+        }
+
+        let started = Instant::now();
+        let oracle = self.is_oracle(spec);
+        let encode = |positions: &[usize], noise_key: u32| -> Result<Vec<Vec<f32>>> {
+            let segs: Vec<&[f32]> = positions
+                .iter()
+                .map(|&p| data.segments[selected[p]].as_slice())
+                .collect();
+            let truth: Vec<usize> = positions.iter().map(|&p| labels[p]).collect();
+            let options = EncodeOptions {
+                noise_key,
+                ..EncodeOptions::from_config(&learner_config)
+            };
+            // Labels reach the encoder only in the oracle diagnostic.
+            learner.encode_utterances(&segs, oracle.then_some(&truth[..]), &options)
+        };
+        let train_features = encode(train, 0)?;
+        let test_features = encode(&fold.test, 1)?;
+        Ok(FoldFeatures {
+            train: train_features,
+            test: test_features,
+            dim: learner.feature_dim(learner_config.encode),
+            learner_epochs: trained.epochs.clone(),
+            learner_s,
+            encode_s: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// A baseline that predicts without the LSTM (majority class, logistic
+    /// regression); it has no validation part and no training log.
+    fn run_direct_fold(
+        &mut self,
+        spec: &CellSpec,
+        fold: &Fold,
+        selected: &[usize],
+        labels: &[usize],
+        names: &[String],
+        train: &[usize],
+    ) -> Result<(FoldRecord, FoldTiming)> {
+        let started = Instant::now();
+        let train_labels: Vec<usize> = train.iter().map(|&p| labels[p]).collect();
+        let segs = |positions: &[usize]| -> Vec<&[f32]> {
+            positions
+                .iter()
+                .map(|&p| self.data.segments[selected[p]].as_slice())
+                .collect()
+        };
+        let predicted = match spec.model {
+            Method::Majority => baselines::majority(&train_labels, names.len(), fold.test.len())?,
+            _ => baselines::logistic_regression(
+                &self.backend,
+                &segs(train),
+                &train_labels,
+                &segs(&fold.test),
+                crate::audio::N_MELS,
+                names.len(),
+            )?,
+        };
+        let mut confusion = Confusion::new(names.len());
+        for (&p, &guess) in fold.test.iter().zip(&predicted) {
+            confusion.add(labels[p], guess);
+        }
+        Ok((
+            FoldRecord {
+                fold: fold.index as usize,
+                test_group: fold.name.clone(),
+                n_train: train.len(),
+                n_validation: 0,
+                n_test: fold.test.len(),
+                confusion,
+                learner_epochs: Vec::new(),
+                classifier_epochs: Vec::new(),
+                classifier_best_epoch: 0,
+                classifier_warning: None,
+            },
+            FoldTiming {
+                classifier: started.elapsed().as_secs_f64(),
+                ..FoldTiming::default()
+            },
+        ))
+    }
+
     /// The fold's feature learner: from the cache when one was trained on
     /// exactly the same data, else trained now.
+    #[allow(clippy::too_many_arguments)]
     fn learner(
         &mut self,
+        kind: LearnerKind,
         spec: &CellSpec,
         config: &LearnerConfig,
         fold: &Fold,
@@ -400,7 +592,7 @@ impl<'a, B: Backend> Driver<'a, B> {
         labels: &[usize],
         train: &[usize],
     ) -> Result<Arc<TrainedLearner<B>>> {
-        let conditional = spec.model == LearnerKind::Cvae;
+        let conditional = kind == LearnerKind::Cvae;
         let key = {
             let ids: Vec<&str> = train
                 .iter()
@@ -412,7 +604,7 @@ impl<'a, B: Backend> Driver<'a, B> {
                 Vec::new()
             };
             let key = serde_json::json!({
-                "model": spec.model,
+                "model": kind,
                 "config": config,
                 "segments": self.config.segments,
                 "fold": fold.index,
@@ -444,7 +636,7 @@ impl<'a, B: Backend> Driver<'a, B> {
         let learner = learner_fit::fit(
             &self.backend,
             &FitRequest {
-                kind: spec.model,
+                kind,
                 config,
                 segments_config: &self.config.segments,
                 segments: &segments,

@@ -13,6 +13,27 @@ use crate::features::segments::segments;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
+/// Which utterances the dimensional tasks use (SPEC §5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DimensionalUtterances {
+    /// Every utterance with valence/arousal/dominance ratings, whatever its
+    /// categorical label (on IEMOCAP also frustrated, surprised, xxx, ...).
+    #[default]
+    #[value(name = "all")]
+    Rated,
+    /// Only the utterances of the four categorical classes.
+    FourClass,
+}
+
+impl DimensionalUtterances {
+    pub fn name(self) -> &'static str {
+        match self {
+            DimensionalUtterances::Rated => "all",
+            DimensionalUtterances::FourClass => "four-class",
+        }
+    }
+}
+
 /// The utterances of a corpus that have audio, with their raw segments.
 #[derive(Clone, Debug)]
 pub struct CorpusData {
@@ -75,6 +96,7 @@ impl CorpusData {
             mut skipped,
             excluded,
             warnings,
+            rated_other: _,
         } = corpus;
         let extracted = extract(
             &all,

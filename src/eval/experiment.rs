@@ -6,10 +6,13 @@
 //! the figures and the run manifest.
 
 use super::crossval::{CellOutcome, CellSpec, Driver, DriverOptions};
-use super::dataset::CorpusData;
+use super::dataset::{CorpusData, DimensionalUtterances};
 use super::manifest::{program_version, Manifest, StageClock};
+use super::method::BASELINES;
+use super::paired::compare_all;
 use super::report::write_report;
 use super::results::{CellResult, ExperimentResults, FoldTiming, Subset, Task};
+use super::seeds::{SeedList, SeedSummary};
 use crate::config::{Config, CvaeCondition};
 use crate::error::Result;
 use crate::fsutil::write_atomic;
@@ -27,6 +30,10 @@ pub const SWEEP_SUBSET: Subset = Subset::Complete;
 pub struct Plan {
     pub dimensional: bool,
     pub sweep: bool,
+    /// The baselines on the tasks and subsets of Tables 1 and 2.
+    pub baselines: bool,
+    /// Which utterances Table 2 uses (those loaded with the corpus).
+    pub dimensional_utterances: DimensionalUtterances,
 }
 
 /// The cells of a run, in the order they are computed and reported.
@@ -37,12 +44,7 @@ pub fn cells(data: &CorpusData, config: &Config, plan: Plan) -> Vec<(Table, Cell
         for subset in data.subsets() {
             out.push((
                 Table::One,
-                CellSpec {
-                    model,
-                    task: Task::Categorical,
-                    subset,
-                    latent,
-                },
+                CellSpec::learner(model, Task::Categorical, subset, latent),
             ));
         }
     }
@@ -51,12 +53,7 @@ pub fn cells(data: &CorpusData, config: &Config, plan: Plan) -> Vec<(Table, Cell
             for task in Task::DIMENSIONS {
                 out.push((
                     Table::Two,
-                    CellSpec {
-                        model,
-                        task,
-                        subset: Subset::Complete,
-                        latent,
-                    },
+                    CellSpec::learner(model, task, Subset::Complete, latent),
                 ));
             }
         }
@@ -69,13 +66,23 @@ pub fn cells(data: &CorpusData, config: &Config, plan: Plan) -> Vec<(Table, Cell
             for &latent in &config.experiment.latent_sweep {
                 out.push((
                     Table::Sweep,
-                    CellSpec {
-                        model,
-                        task: Task::Categorical,
-                        subset: SWEEP_SUBSET,
-                        latent,
-                    },
+                    CellSpec::learner(model, Task::Categorical, SWEEP_SUBSET, latent),
                 ));
+            }
+        }
+    }
+    if plan.baselines {
+        let mut tasks: Vec<(Task, Subset)> = data
+            .subsets()
+            .into_iter()
+            .map(|s| (Task::Categorical, s))
+            .collect();
+        if plan.dimensional && data.has_dimensions() {
+            tasks.extend(Task::DIMENSIONS.map(|t| (t, Subset::Complete)));
+        }
+        for (task, subset) in tasks {
+            for method in BASELINES {
+                out.push((Table::Baseline, CellSpec::baseline(method, task, subset)));
             }
         }
     }
@@ -87,6 +94,7 @@ pub enum Table {
     One,
     Two,
     Sweep,
+    Baseline,
 }
 
 /// Everything a run made, besides the files.
@@ -94,10 +102,16 @@ pub struct Outcome {
     pub results: ExperimentResults,
     pub notes: Vec<String>,
     pub resumed_folds: usize,
+    pub folds_computed: usize,
+    /// (cell, seed) pairs with folds left to other shards: no report then.
+    pub incomplete_cells: usize,
 }
 
-/// Runs every cell of the plan. A cell that appears twice (a sweep point
-/// equal to a Table 1 cell) is computed once.
+/// Runs every cell of the plan with every seed, seed by seed (so the
+/// learners of one seed are reused within it and an interrupted run has
+/// whole seeds done first). A cell that appears twice (a sweep point equal
+/// to a Table 1 cell) is computed once per seed. Results are ordered cell
+/// by cell, seeds in the given order.
 #[allow(clippy::too_many_arguments)]
 pub fn run<B: crate::backend::Backend>(
     backend: &B,
@@ -105,50 +119,93 @@ pub fn run<B: crate::backend::Backend>(
     config: &Config,
     preset: &str,
     plan: Plan,
+    seeds: &SeedList,
     options: DriverOptions,
     clock: &mut StageClock,
 ) -> Result<Outcome> {
-    let seed = options.seed;
-    let mut driver = Driver::new(backend, data, config, options);
-    let mut done: Vec<(String, CellResult)> = Vec::new();
+    let plan_cells = cells(data, config, plan);
+    // (table, cell position, seed position, result)
+    let mut computed: Vec<(Table, usize, usize, CellResult)> = Vec::new();
+    let mut resumed_folds = 0;
+    let (mut trained, mut reused, mut folds_computed) = (0, 0, 0);
+    let (mut first_job, mut incomplete) = (0, 0);
+    let jobs = plan_cells.len() * seeds.0.len();
+    for (k, &seed) in seeds.0.iter().enumerate() {
+        let stop_after_folds = options
+            .stop_after_folds
+            .map(|limit| limit.saturating_sub(folds_computed));
+        let mut driver = Driver::new(
+            backend,
+            data,
+            config,
+            DriverOptions {
+                seed,
+                stop_after_folds,
+                first_job,
+                ..options.clone()
+            },
+        );
+        // A cell visited once per seed, whether complete or left (partly) to
+        // other shards: every shard numbers the same folds the same way.
+        let mut done: Vec<(String, Option<CellResult>)> = Vec::new();
+        for (i, (table, spec)) in plan_cells.iter().enumerate() {
+            let id = spec.id();
+            let cell = match done.iter().find(|(d, _)| *d == id) {
+                Some((_, c)) => c.clone(),
+                None => {
+                    eprintln!("[{}/{jobs}] {id} seed {seed}", k * plan_cells.len() + i + 1);
+                    let cell = driver.run_cell_part(spec)?.map(|outcome| {
+                        let CellOutcome {
+                            result,
+                            timings,
+                            resumed_folds: r,
+                        } = outcome;
+                        resumed_folds += r;
+                        record_timings(clock, &format!("{id} seed {seed}"), &timings);
+                        result
+                    });
+                    done.push((id, cell.clone()));
+                    cell
+                }
+            };
+            match cell {
+                Some(cell) => computed.push((*table, i, k, cell)),
+                None => incomplete += 1,
+            }
+        }
+        first_job += driver.jobs_seen();
+        folds_computed += driver.folds_computed();
+        let (t, r) = driver.learner_counts();
+        trained += t;
+        reused += r;
+    }
+    eprintln!("feature learners: {trained} trained, {reused} reused from identical training data");
+    computed.sort_by_key(|(_, i, k, _)| (*i, *k));
     let mut results = ExperimentResults {
         program: program_version(),
         corpus: data.corpus.clone(),
-        seed,
+        seeds: seeds.0.clone(),
         preset: preset.to_string(),
         config: config.clone(),
         n_utterances: 0,
         table1: Vec::new(),
         table2: Vec::new(),
         sweep: Vec::new(),
+        baselines: Vec::new(),
+        across_seeds: Vec::new(),
+        comparisons: Vec::new(),
     };
-    let mut resumed_folds = 0;
-    let plan_cells = cells(data, config, plan);
-    for (i, (table, spec)) in plan_cells.iter().enumerate() {
-        let id = spec.id();
-        let cell = match done.iter().find(|(k, _)| *k == id) {
-            Some((_, c)) => c.clone(),
-            None => {
-                eprintln!("[{}/{}] {id}", i + 1, plan_cells.len());
-                let CellOutcome {
-                    result,
-                    timings,
-                    resumed_folds: r,
-                } = driver.run_cell(spec)?;
-                resumed_folds += r;
-                record_timings(clock, &id, &timings);
-                done.push((id, result.clone()));
-                result
-            }
-        };
+    for (table, _, _, cell) in computed {
         match table {
             Table::One => results.table1.push(cell),
             Table::Two => results.table2.push(cell),
             Table::Sweep => results.sweep.push(cell),
+            Table::Baseline => results.baselines.push(cell),
         }
     }
-    let (trained, reused) = driver.learner_counts();
-    eprintln!("feature learners: {trained} trained, {reused} reused from identical training data");
+    if incomplete == 0 {
+        summarise(&mut results)?;
+    }
     results.n_utterances = data
         .utterances
         .iter()
@@ -159,7 +216,36 @@ pub fn run<B: crate::backend::Backend>(
         results,
         notes,
         resumed_folds,
+        folds_computed,
+        incomplete_cells: incomplete,
     })
+}
+
+/// Fills in the summaries over seeds and the paired comparisons from the
+/// per-seed results.
+pub fn summarise(results: &mut ExperimentResults) -> Result<()> {
+    let mut across: Vec<SeedSummary> = Vec::new();
+    for cells in [
+        &results.table1,
+        &results.table2,
+        &results.sweep,
+        &results.baselines,
+    ] {
+        for summary in SeedSummary::group(cells)? {
+            if !across.iter().any(|a| a.cell == summary.cell) {
+                across.push(summary);
+            }
+        }
+    }
+    results.across_seeds = across;
+    let categorical: Vec<CellResult> = results
+        .baselines
+        .iter()
+        .filter(|c| c.task == Task::Categorical)
+        .cloned()
+        .collect();
+    results.comparisons = compare_all(&results.table1, &categorical);
+    Ok(())
 }
 
 /// Sums a cell's fold timings into the manifest's stages.
@@ -192,6 +278,22 @@ pub fn notes(
         "classifier validation: {}% of each fold's training utterances, stratified by label",
         (100.0 * config.classifier.validation_fraction).round()
     ));
+    if plan.dimensional && data.has_dimensions() {
+        let rated = data.utterances.iter().filter(|u| u.vad.is_some()).count();
+        let other = data
+            .utterances
+            .iter()
+            .filter(|u| u.vad.is_some() && u.label.is_none())
+            .count();
+        notes.push(match plan.dimensional_utterances {
+            DimensionalUtterances::Rated => format!(
+                "Table 2 uses every utterance with valence/arousal/dominance ratings (--dimensional-utterances all): {rated}, of which {other} have a label outside the four classes"
+            ),
+            DimensionalUtterances::FourClass => format!(
+                "Table 2 uses only the utterances of the four classes (--dimensional-utterances four-class): {rated}"
+            ),
+        });
+    }
     if !data.has_dimensions() {
         notes
             .push("Table 2 not run: the corpus has no valence/arousal/dominance annotation".into());
@@ -206,6 +308,11 @@ pub fn notes(
     } else {
         notes.push("Figure 2 not run (--skip-sweep)".into());
     }
+    if plan.baselines {
+        notes.push(
+            "baselines on the same folds: the majority class of each fold's training utterances; logistic regression on each utterance's per-band LogMel mean and std (160 values, no seed enters it); the same LSTM classifier on the z-scored LogMel segments (no feature learner)".into(),
+        );
+    }
     if !data.skipped.is_empty() {
         notes.push(format!(
             "{} input files skipped (listed with the reason in skipped.json)",
@@ -219,7 +326,7 @@ pub fn notes(
             .map(|(label, n)| format!("{label} {n}"))
             .collect();
         notes.push(format!(
-            "utterances whose label is not one of the four classes are not used (by label): {}",
+            "utterances whose label is not one of the four classes are left out of the categorical task (by label): {}",
             list.join(", ")
         ));
     }
@@ -253,7 +360,7 @@ pub fn write_outputs(
     let manifest = run_manifest(
         data,
         &outcome.results.config,
-        outcome.results.seed,
+        &outcome.results.seeds,
         preset,
         clock,
     )
@@ -265,14 +372,15 @@ pub fn write_outputs(
 pub fn run_manifest(
     data: &CorpusData,
     config: &Config,
-    seed: u64,
+    seeds: &[u64],
     preset: &str,
     clock: &StageClock,
 ) -> Manifest {
     Manifest {
         program: program_version(),
         command: std::env::args().collect(),
-        seed,
+        seed: seeds.first().copied().unwrap_or_default(),
+        seeds: seeds.to_vec(),
         preset: preset.to_string(),
         config: config.clone(),
         threads: rayon::current_num_threads(),
@@ -321,6 +429,8 @@ mod tests {
         let plan = Plan {
             dimensional: true,
             sweep: true,
+            baselines: false,
+            dimensional_utterances: DimensionalUtterances::Rated,
         };
         // RAVDESS-like: no subsets, no ratings: three Table 1 rows, the sweep.
         let cells_of = |d: &CorpusData, p: Plan, t: Table| -> Vec<String> {
@@ -357,9 +467,28 @@ mod tests {
         let two = cells_of(&full, plan, Table::Two);
         assert_eq!(two.len(), 9);
         assert_eq!(two[8], "cvae-dominance-complete-L128");
+        // The baselines: majority, logistic regression, the LSTM on LogMel,
+        // on each Table 1 subset and (with Table 2) each dimension.
+        let with_baselines = Plan {
+            baselines: true,
+            ..plan
+        };
+        let baselines = cells_of(&full, with_baselines, Table::Baseline);
+        assert_eq!(baselines.len(), 3 * 3 + 3 * 3);
+        assert_eq!(
+            baselines[..3],
+            [
+                "majority-categorical-improvised",
+                "logreg-categorical-improvised",
+                "logmel-categorical-improvised"
+            ]
+        );
+        assert_eq!(baselines[17], "logmel-dominance-complete");
         let skipped = Plan {
             dimensional: false,
             sweep: false,
+            baselines: false,
+            dimensional_utterances: DimensionalUtterances::Rated,
         };
         assert!(cells_of(&full, skipped, Table::Two).is_empty());
         assert!(cells_of(&full, skipped, Table::Sweep).is_empty());

@@ -28,7 +28,10 @@ pub struct StageTime {
 pub struct Manifest {
     pub program: String,
     pub command: Vec<String>,
+    /// The command's --seed (the first of `seeds`).
     pub seed: u64,
+    /// The seeds the run's cells ran with.
+    pub seeds: Vec<u64>,
     pub preset: String,
     pub config: Config,
     pub threads: usize,

@@ -9,8 +9,11 @@
 //! module does not copy its numbers: a reader is pointed at the table of the
 //! paper to compare with, so no published value can be misquoted here.
 
+use super::method::row_label;
 use super::metrics::Scores;
+use super::paired::sentence;
 use super::results::{CellResult, ExperimentResults, Subset, Task};
+use super::seeds::{interval_text, SeedSummary};
 use super::svg::{confusion_svg, LineChart, Series};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
@@ -51,84 +54,218 @@ fn oracle_mark(cell: &CellResult) -> &'static str {
     }
 }
 
-/// Table 1: one row per model and subset.
+/// The row name of a cell: its model (or baseline) and the oracle mark.
+fn row_name(cell: &CellResult) -> String {
+    format!("{}{}", row_label(&cell.model), oracle_mark(cell))
+}
+
+fn multi_seed(results: &ExperimentResults) -> bool {
+    results.seeds.len() > 1
+}
+
+/// The results of the first seed only (the cells' order is kept).
+fn first_seed<'a>(results: &ExperimentResults, cells: &'a [CellResult]) -> Vec<&'a CellResult> {
+    let first = results.seeds.first().copied();
+    cells.iter().filter(|c| Some(c.seed) == first).collect()
+}
+
+/// The summary over seeds of each distinct cell of `cells`, in order.
+fn summaries<'a>(
+    results: &'a ExperimentResults,
+    cells: &[&CellResult],
+) -> Vec<(&'a SeedSummary, bool)> {
+    let mut out: Vec<(&SeedSummary, bool)> = Vec::new();
+    for c in cells {
+        if out.iter().any(|(s, _)| s.cell == c.id()) {
+            continue;
+        }
+        if let Some(s) = results.across_seeds.iter().find(|s| s.cell == c.id()) {
+            out.push((s, c.oracle_labels));
+        }
+    }
+    out
+}
+
+fn per_seed_text(values: impl Iterator<Item = f64>) -> String {
+    values.map(pct).collect::<Vec<_>>().join(", ")
+}
+
+fn categorical_baselines(results: &ExperimentResults) -> Vec<&CellResult> {
+    results
+        .baselines
+        .iter()
+        .filter(|c| c.task == Task::Categorical)
+        .collect()
+}
+
+/// Table 1: one row per model and subset, then the baselines.
 pub fn table1_markdown(results: &ExperimentResults) -> String {
     let mut s = String::new();
     let paper = paper_pointer(&results.corpus, "Table 1");
+    let cells: Vec<&CellResult> = results
+        .table1
+        .iter()
+        .chain(categorical_baselines(results))
+        .collect();
+    if multi_seed(results) {
+        let _ = writeln!(
+            s,
+            "| Model | Subset | WA mean [95% CI] | UA mean [95% CI] | UA per seed | Paper |"
+        );
+        let _ = writeln!(s, "|---|---|---:|---:|---|---|");
+        for (sm, oracle) in summaries(results, &cells) {
+            let mark = if oracle {
+                " (oracle labels: label leak)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                "| {}{mark} | {} | {} | {} | {} | {} |",
+                row_label(&sm.model),
+                sm.subset.name(),
+                interval_text(&sm.wa),
+                interval_text(&sm.ua),
+                per_seed_text(sm.per_seed.iter().map(|x| x.ua)),
+                if sm.latent > 0 { paper.as_str() } else { "–" }
+            );
+        }
+        return s;
+    }
     let _ = writeln!(
         s,
         "| Model | Subset | WA pooled | UA pooled | WA fold mean ± std | UA fold mean ± std | Paper |"
     );
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---|");
-    for cell in &results.table1 {
+    for cell in cells {
         let sm = &cell.summary;
         let _ = writeln!(
             s,
-            "| {}-LSTM{} | {} | {} | {} | {} | {} | {} |",
-            cell.model,
-            oracle_mark(cell),
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row_name(cell),
             cell.subset.name(),
             pct(sm.pooled.wa),
             pct(sm.pooled.ua),
             pm(sm.mean.wa, sm.std.wa),
             pm(sm.mean.ua, sm.std.ua),
-            paper
+            if cell.latent > 0 {
+                paper.as_str()
+            } else {
+                "–"
+            }
         );
     }
     s
 }
 
-/// Table 2: one row per model, macro F1 per dimension and their mean; pooled
-/// over folds and as fold mean ± std.
+/// Table 2: one row per model (then the baselines), macro F1 per dimension
+/// and their mean; pooled over folds and as fold mean ± std (one seed), or
+/// as the mean over seeds with its 95% interval.
 pub fn table2_markdown(results: &ExperimentResults) -> String {
     let mut s = String::new();
     let paper = paper_pointer(&results.corpus, "Table 2");
+    let cells: Vec<&CellResult> = results
+        .table2
+        .iter()
+        .chain(results.baselines.iter().filter(|c| c.task.is_dimensional()))
+        .collect();
     let _ = writeln!(
         s,
         "| Model | Valence F1 | Arousal F1 | Dominance F1 | Mean F1 | Paper |"
     );
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---|");
-    for model in models_in_order(&results.table2) {
-        let cells: Vec<&CellResult> = Task::DIMENSIONS
+    let mut models: Vec<String> = Vec::new();
+    for c in &cells {
+        if !models.contains(&c.model) {
+            models.push(c.model.clone());
+        }
+    }
+    let multi = multi_seed(results);
+    let first = results.seeds.first().copied();
+    for model in models {
+        let of_model: Vec<&CellResult> = cells
             .iter()
-            .filter_map(|&t| {
-                results
-                    .table2
-                    .iter()
-                    .find(|c| c.model == model && c.task == t)
-            })
+            .copied()
+            .filter(|c| c.model == model && (multi || Some(c.seed) == first))
             .collect();
-        let mark = cells.first().map(|c| oracle_mark(c)).unwrap_or("");
-        let mut row = format!("| {model}-LSTM{mark} |");
+        let mark = of_model.first().map(|c| oracle_mark(c)).unwrap_or("");
+        let mut row = format!("| {}{mark} |", row_label(&model));
         let mut pooled = Vec::new();
         for &task in &Task::DIMENSIONS {
-            match cells.iter().find(|c| c.task == task) {
-                Some(c) => {
-                    let sm = &c.summary;
-                    pooled.push(sm.pooled.macro_f1);
-                    let _ = write!(
-                        row,
-                        " {} ({}) |",
-                        pct(sm.pooled.macro_f1),
-                        pm(sm.mean.macro_f1, sm.std.macro_f1)
-                    );
+            let Some(c) = of_model.iter().find(|c| c.task == task) else {
+                row.push_str(" – |");
+                continue;
+            };
+            if multi {
+                match results.across_seeds.iter().find(|x| x.cell == c.id()) {
+                    Some(sm) => {
+                        pooled.push(sm.macro_f1.mean);
+                        let _ = write!(row, " {} |", interval_text(&sm.macro_f1));
+                    }
+                    None => row.push_str(" – |"),
                 }
-                None => row.push_str(" – |"),
+            } else {
+                let sm = &c.summary;
+                pooled.push(sm.pooled.macro_f1);
+                let _ = write!(
+                    row,
+                    " {} ({}) |",
+                    pct(sm.pooled.macro_f1),
+                    pm(sm.mean.macro_f1, sm.std.macro_f1)
+                );
             }
         }
         let mean = super::metrics::mean(&pooled);
-        let _ = writeln!(s, "{row} {} | {paper} |", pct(mean));
+        let shown = if of_model.first().is_some_and(|c| c.latent > 0) {
+            paper.as_str()
+        } else {
+            "–"
+        };
+        let _ = writeln!(s, "{row} {} | {shown} |", pct(mean));
     }
-    let _ = writeln!(
-        s,
-        "\nEach cell: macro F1 pooled over all folds, in brackets the mean ± std of the per-fold values. Mean F1: the mean of the three pooled values."
-    );
+    if multi {
+        let _ = writeln!(
+            s,
+            "\nEach cell: macro F1 pooled over all folds, as the mean over the seeds with its 95% Student-t interval. Mean F1: the mean of the three means."
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "\nEach cell: macro F1 pooled over all folds, in brackets the mean ± std of the per-fold values. Mean F1: the mean of the three pooled values."
+        );
+    }
     s
 }
 
 /// The latent-size sweep as a table (Figure 2's numbers).
 pub fn sweep_markdown(results: &ExperimentResults) -> String {
     let mut s = String::new();
+    if multi_seed(results) {
+        let cells: Vec<&CellResult> = results.sweep.iter().collect();
+        let _ = writeln!(
+            s,
+            "| Model | Subset | Latent L | WA mean [95% CI] | UA mean [95% CI] | UA per seed |"
+        );
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---|");
+        for (sm, oracle) in summaries(results, &cells) {
+            let mark = if oracle {
+                " (oracle labels: label leak)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                "| {}{mark} | {} | {} | {} | {} | {} |",
+                row_label(&sm.model),
+                sm.subset.name(),
+                sm.latent,
+                interval_text(&sm.wa),
+                interval_text(&sm.ua),
+                per_seed_text(sm.per_seed.iter().map(|x| x.ua))
+            );
+        }
+        return s;
+    }
     let _ = writeln!(
         s,
         "| Model | Subset | Latent L | WA pooled | UA pooled | WA fold mean ± std | UA fold mean ± std |"
@@ -138,9 +275,8 @@ pub fn sweep_markdown(results: &ExperimentResults) -> String {
         let sm = &cell.summary;
         let _ = writeln!(
             s,
-            "| {}-LSTM{} | {} | {} | {} | {} | {} | {} |",
-            cell.model,
-            oracle_mark(cell),
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row_name(cell),
             cell.subset.name(),
             cell.latent,
             pct(sm.pooled.wa),
@@ -148,6 +284,20 @@ pub fn sweep_markdown(results: &ExperimentResults) -> String {
             pm(sm.mean.wa, sm.std.wa),
             pm(sm.mean.ua, sm.std.ua)
         );
+    }
+    s
+}
+
+/// The paired comparisons, one sentence each, grouped by task and subset.
+pub fn comparisons_markdown(results: &ExperimentResults) -> String {
+    let mut s = String::new();
+    let mut last: Option<(Task, super::results::Subset)> = None;
+    for c in &results.comparisons {
+        if last != Some((c.task, c.subset)) {
+            let _ = writeln!(s, "\n{} task, {} subset:\n", c.task.name(), c.subset.name());
+            last = Some((c.task, c.subset));
+        }
+        let _ = writeln!(s, "- {}", sentence(c, row_label));
     }
     s
 }
@@ -173,16 +323,6 @@ fn confusion_markdown(cell: &CellResult) -> String {
         let _ = writeln!(s, " {recall} |");
     }
     s
-}
-
-fn models_in_order(cells: &[CellResult]) -> Vec<String> {
-    let mut models: Vec<String> = Vec::new();
-    for c in cells {
-        if !models.contains(&c.model) {
-            models.push(c.model.clone());
-        }
-    }
-    models
 }
 
 /// The tables alone, as printed at the end of a run.
@@ -225,13 +365,26 @@ Representations of Speech Emotion: A Preliminary Study\" (Interspeech 2018), mad
         "- corpus: {} ({} utterances used)",
         results.corpus, results.n_utterances
     );
-    let _ = writeln!(s, "- seed: {}", results.seed);
+    if multi_seed(results) {
+        let list: Vec<String> = results.seeds.iter().map(u64::to_string).collect();
+        let _ = writeln!(
+            s,
+            "- seeds: {} (every cell runs once per seed on the same folds)",
+            list.join(", ")
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "- seed: {}",
+            results.seeds.first().copied().unwrap_or_default()
+        );
+    }
     let _ = writeln!(s, "- preset: {}", results.preset);
     let c = &results.config;
     let _ = writeln!(
         s,
-        "- feature learner: encoder 800-{:?}-L, latent L = {}, Adam lr {} ({} betas {:?}), batch {}, at most {} epochs, patience {}; classifier features: {}",
-        c.learner.hidden, c.learner.latent, c.learner.lr, serde_name(&c.learner.adam),
+        "- feature learner: encoder 800-{:?}-L, latent L = {}, KL weight (beta) {}, Adam lr {} ({} betas {:?}), batch {}, at most {} epochs, patience {}; classifier features: {}",
+        c.learner.hidden, c.learner.latent, c.learner.kl_weight, c.learner.lr, serde_name(&c.learner.adam),
         c.learner.adam.betas(), c.learner.batch,
         c.learner.max_epochs, c.learner.patience, serde_name(&c.learner.encode)
     );
@@ -250,6 +403,13 @@ Representations of Speech Emotion: A Preliminary Study\" (Interspeech 2018), mad
 from the confusion matrix summed over all folds; \"fold mean ± std\": mean and sample standard \
 deviation of the per-fold values. All values in %.\n"
     );
+    if multi_seed(results) {
+        let _ = writeln!(
+            s,
+            "With several seeds a value is the mean over the seeds of the pooled value, with its 95% \
+Student-t interval in brackets; the per-seed pooled values follow.\n"
+        );
+    }
 
     let _ = writeln!(s, "## Table 1: categorical emotion (WA, UA)\n");
     s.push_str(&table1_markdown(results));
@@ -266,6 +426,23 @@ deviation of the per-fold values. All values in %.\n"
         let _ = writeln!(s);
     }
 
+    let _ = writeln!(s, "## Paired comparisons (UA)\n");
+    if results.comparisons.is_empty() {
+        let _ = writeln!(s, "None: fewer than two rows in Table 1.\n");
+    } else {
+        let _ = writeln!(
+            s,
+            "For each pair, on the (seed, fold) units both share: the mean UA difference (percentage \
+points), its 95% Student-t interval over the units, and a two-sided sign-flip permutation test ({} \
+random sign patterns from a stream named after the pair). Units of the same fold under different \
+seeds share their test utterances, so they are not independent and both the interval and the \
+p-value are somewhat optimistic.",
+            super::paired::PERMUTATIONS
+        );
+        s.push_str(&comparisons_markdown(results));
+        let _ = writeln!(s);
+    }
+
     let _ = writeln!(s, "## Figure 2: WA and UA against the latent size\n");
     if results.sweep.is_empty() {
         let _ = writeln!(s, "Not run.\n");
@@ -279,42 +456,66 @@ deviation of the per-fold values. All values in %.\n"
         );
     }
 
-    let _ = writeln!(s, "## Confusion matrices (pooled over folds)\n");
-    for cell in results.table1.iter().chain(&results.table2) {
+    if multi_seed(results) {
         let _ = writeln!(
             s,
-            "### {}-LSTM{}, {}, {}\n",
-            cell.model,
-            oracle_mark(cell),
+            "## Confusion matrices (pooled over folds, seed {})\n",
+            results.seeds[0]
+        );
+    } else {
+        let _ = writeln!(s, "## Confusion matrices (pooled over folds)\n");
+    }
+    let shown: Vec<&CellResult> = first_seed(results, &results.table1)
+        .into_iter()
+        .chain(first_seed(results, &results.table2))
+        .chain(first_seed(results, &results.baselines))
+        .collect();
+    for cell in shown {
+        let _ = writeln!(
+            s,
+            "### {}, {}, {}\n",
+            row_name(cell),
             cell.task.name(),
             cell.subset.name()
         );
         s.push_str(&confusion_markdown(cell));
-        let _ = writeln!(
-            s,
-            "\n![confusion](figures/confusion_{id}.svg) ![classifier training](figures/curves_{id}_classifier.svg) ![feature learner training](figures/curves_{id}_learner.svg)\n",
-            id = cell.id()
-        );
+        let id = cell.id();
+        let _ = write!(s, "\n![confusion](figures/confusion_{id}.svg)");
+        if has_classifier_curves(cell) {
+            let _ = write!(
+                s,
+                " ![classifier training](figures/curves_{id}_classifier.svg)"
+            );
+        }
+        if has_learner_curves(cell) {
+            let _ = write!(
+                s,
+                " ![feature learner training](figures/curves_{id}_learner.svg)"
+            );
+        }
+        let _ = writeln!(s, "\n");
     }
 
     let _ = writeln!(s, "## Per-fold results\n");
     let _ = writeln!(
         s,
-        "| Cell | Fold | Held out | Train | Val | Test | WA | UA | macro F1 | best epoch |"
+        "| Cell | Seed | Fold | Held out | Train | Val | Test | WA | UA | macro F1 | best epoch |"
     );
-    let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for cell in results
         .table1
         .iter()
         .chain(&results.table2)
         .chain(&results.sweep)
+        .chain(&results.baselines)
     {
         for (f, score) in cell.folds.iter().zip(&cell.summary.per_fold) {
             let Scores { wa, ua, macro_f1 } = *score;
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 cell.id(),
+                cell.seed,
                 f.fold + 1,
                 f.test_group,
                 f.n_train,
@@ -390,6 +591,14 @@ pub fn sweep_chart(results: &ExperimentResults) -> LineChart {
         x_log2: true,
         y_range: None,
     }
+}
+
+fn has_classifier_curves(cell: &CellResult) -> bool {
+    cell.folds.iter().any(|f| !f.classifier_epochs.is_empty())
+}
+
+fn has_learner_curves(cell: &CellResult) -> bool {
+    cell.folds.iter().any(|f| !f.learner_epochs.is_empty())
 }
 
 fn classifier_curves(cell: &CellResult) -> LineChart {
@@ -471,6 +680,7 @@ pub fn write_report(
         .iter()
         .chain(&results.table2)
         .chain(&results.sweep)
+        .chain(&results.baselines)
     {
         let id = cell.id();
         if done.contains(&id) {
@@ -481,14 +691,18 @@ pub fn write_report(
             format!("figures/confusion_{id}.svg"),
             confusion_svg(&title, &cell.labels, &cell.summary.confusion).as_bytes(),
         )?;
-        put(
-            format!("figures/curves_{id}_classifier.svg"),
-            classifier_curves(cell).to_svg().as_bytes(),
-        )?;
-        put(
-            format!("figures/curves_{id}_learner.svg"),
-            learner_curves(cell).to_svg().as_bytes(),
-        )?;
+        if has_classifier_curves(cell) {
+            put(
+                format!("figures/curves_{id}_classifier.svg"),
+                classifier_curves(cell).to_svg().as_bytes(),
+            )?;
+        }
+        if has_learner_curves(cell) {
+            put(
+                format!("figures/curves_{id}_learner.svg"),
+                learner_curves(cell).to_svg().as_bytes(),
+            )?;
+        }
         done.push(id);
     }
     Ok(written)
@@ -507,6 +721,7 @@ mod tests {
             task,
             subset: Subset::Complete,
             latent: 128,
+            seed: 1,
             labels: vec!["low".into(), "mid".into(), "high".into()],
             oracle_labels: oracle,
             folds: vec![FoldRecord {
@@ -530,7 +745,7 @@ mod tests {
         let results = ExperimentResults {
             program: program_name(),
             corpus: "ravdess".into(),
-            seed: 1,
+            seeds: vec![1],
             preset: "spec".into(),
             config: Default::default(),
             n_utterances: 4,
@@ -541,6 +756,9 @@ mod tests {
                 cell("CVAE", Task::Dominance, true),
             ],
             sweep: vec![],
+            baselines: vec![],
+            across_seeds: vec![],
+            comparisons: vec![],
         };
         let md = render_markdown(&results, &["quick preset".into()]);
         // WA 3/4 = 75.0, UA (1 + 1 + 0.5) / 3 = 83.3.

@@ -91,11 +91,15 @@ pub struct FoldTiming {
 /// task, subset and latent size.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellResult {
-    /// "AE", "VAE" or "CVAE".
+    /// "AE", "VAE" or "CVAE"; a baseline: "LogMel" (the classifier on the
+    /// LogMel segments), "Majority" or "LogReg".
     pub model: String,
     pub task: Task,
     pub subset: Subset,
+    /// 0 for a baseline (no latent space).
     pub latent: usize,
+    /// The seed of every random stream of this result.
+    pub seed: u64,
     pub labels: Vec<String>,
     /// True when the CVAE was conditioned on the true labels (a label leak);
     /// every report of such a cell says "oracle labels".
@@ -111,22 +115,26 @@ impl CellResult {
     }
 }
 
+/// A baseline (latent 0) has no latent size in its id.
 pub fn cell_id(model: &str, task: Task, subset: Subset, latent: usize) -> String {
-    format!(
-        "{}-{}-{}-L{latent}",
-        model.to_lowercase(),
-        task.name(),
-        subset.name()
-    )
+    let base = format!("{}-{}-{}", model.to_lowercase(), task.name(), subset.name());
+    if latent == 0 {
+        base
+    } else {
+        format!("{base}-L{latent}")
+    }
 }
 
 /// Everything a `reproduce` run measured (the content of `results.json`).
+/// With several seeds, each of `table1`, `table2`, `sweep` and `baselines`
+/// holds one result per cell and seed (cell by cell, seeds in `seeds` order).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExperimentResults {
     /// Program name and version, e.g. `vaeser 0.1.0`.
     pub program: String,
     pub corpus: String,
-    pub seed: u64,
+    /// The seeds every cell ran with, in order.
+    pub seeds: Vec<u64>,
     /// Name of the configuration preset the run started from.
     pub preset: String,
     pub config: Config,
@@ -138,4 +146,10 @@ pub struct ExperimentResults {
     pub table2: Vec<CellResult>,
     /// Figure 2: the categorical task at each latent size of the sweep.
     pub sweep: Vec<CellResult>,
+    /// The baselines on the tasks and subsets of Tables 1 and 2.
+    pub baselines: Vec<CellResult>,
+    /// Each cell of the tables and the baselines over its seeds.
+    pub across_seeds: Vec<super::seeds::SeedSummary>,
+    /// Models and baselines compared on the same (seed, fold) units.
+    pub comparisons: Vec<super::paired::Comparison>,
 }

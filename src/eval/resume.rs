@@ -1,5 +1,5 @@
 //! Completed folds on disk, so an interrupted cross-validation continues
-//! where it stopped: `DIR/cells/<cell-id>/fold-N.json` holds one fold's
+//! where it stopped: `DIR/cells/<cell-id>/seed-S/fold-N.json` holds one fold's
 //! record and timing together with the fingerprint of everything the result
 //! depends on (program version, configuration, seed, corpus, cell). A file is
 //! written atomically once its fold is complete, so it is either whole or
@@ -26,6 +26,11 @@ pub struct FoldFile {
 /// Where a cell's folds live under a run's output directory.
 pub fn cell_dir(out: &Path, cell_id: &str) -> PathBuf {
     out.join("cells").join(cell_id)
+}
+
+/// Where one seed's folds of a cell live inside the cell's directory.
+pub fn seed_dir(cell_dir: &Path, seed: u64) -> PathBuf {
+    cell_dir.join(format!("seed-{seed}"))
 }
 
 pub fn fold_path(cell_dir: &Path, fold: usize) -> PathBuf {
@@ -67,15 +72,24 @@ pub fn refuse_to_overwrite(out: &Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(&cells) else {
         return Ok(());
     };
-    for entry in entries.flatten() {
-        let Ok(files) = std::fs::read_dir(entry.path()) else {
-            continue;
+    let holds_fold = |dir: &Path| -> bool {
+        let Ok(files) = std::fs::read_dir(dir) else {
+            return false;
         };
-        let has_fold = files.flatten().any(|f| {
+        files.flatten().any(|f| {
             let name = f.file_name().to_string_lossy().into_owned();
             name.starts_with("fold-") && name.ends_with(".json")
-        });
-        if has_fold {
+        })
+    };
+    for cell in entries.flatten() {
+        let seeds = std::fs::read_dir(cell.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir());
+        let mut dirs = std::iter::once(cell.path()).chain(seeds);
+        if dirs.any(|d| holds_fold(&d)) {
             return Err(Error::usage(format!(
                 "--out {} already holds completed folds of a run; pass --resume to continue it, \
                  or choose another --out directory",
@@ -130,7 +144,7 @@ mod tests {
         let out = std::env::temp_dir().join(format!("vaeser-resume-unit-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
         refuse_to_overwrite(&out).unwrap();
-        let dir = cell_dir(&out, "vae-categorical-complete-L128");
+        let dir = seed_dir(&cell_dir(&out, "vae-categorical-complete-L128"), 1);
         let path = fold_path(&dir, 2);
         assert!(read_fold(&path, "abc").unwrap().is_none());
         write_fold(&path, &file("abc")).unwrap();

@@ -131,6 +131,8 @@ pub struct Autoencoder {
     head_logvar: Option<Dense>,
     gaussian: Gaussian,
     decoder: Vec<Dense>,
+    /// Beta, the KL term's weight in the loss the backward pass differentiates.
+    kl_weight: f32,
 }
 
 /// Losses of one forward pass, each a mean over the rows.
@@ -245,7 +247,13 @@ impl Autoencoder {
             head_mu,
             head_logvar,
             decoder,
+            kl_weight: 1.0,
         })
+    }
+
+    /// Sets beta, the weight of the KL term in the training loss (1 by default).
+    pub fn set_kl_weight(&mut self, beta: f32) {
+        self.kl_weight = beta;
     }
 
     pub fn shape(&self) -> &AutoencoderShape {
@@ -507,7 +515,7 @@ impl Autoencoder {
             self.gaussian.backward(
                 be,
                 rows,
-                1.0 / rows as f32,
+                self.kl_weight / rows as f32,
                 &ws.mu,
                 &ws.logvar,
                 &ws.eps,

@@ -130,7 +130,8 @@ pub fn fit<B: Backend>(
 
     let (train_idx, val_idx) = validation_split(n, cfg.validation_fraction, req.seed, req.fold);
 
-    let model = Autoencoder::new(shape)?;
+    let mut model = Autoencoder::new(shape)?;
+    model.set_kl_weight(cfg.kl_weight);
     let mut host_params = vec![0.0f32; model.layout().len()];
     model.init(
         &mut stream(req.seed, "learner-init", fold_key, 0),
@@ -247,7 +248,7 @@ pub fn fit<B: Backend>(
             model: req.kind,
             fold: req.fold,
             epoch,
-            train_loss: train_recon + train_kl,
+            train_loss: train_recon + f64::from(cfg.kl_weight) * train_kl,
             train_reconstruction: train_recon,
             train_kl,
             val_reconstruction: val.0,

@@ -9,4 +9,5 @@ pub mod early_stop;
 pub mod finite;
 pub mod history;
 pub mod log;
+pub mod logreg;
 pub mod progress;
