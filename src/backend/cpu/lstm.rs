@@ -1,7 +1,11 @@
-//! The recurrence of one LSTM layer on the CPU: per step one recurrent GEMM
-//! (`h_{t-1} W_hh^T` added into the step's gates) and one fused pointwise
-//! pass (`lstm_cell`), forward; backward per step from the last, one fused
-//! pointwise pass and one GEMM for the gradient w.r.t. `h_{t-1}`.
+//! The recurrence of one LSTM layer on the CPU. On a CPU with AVX-512 it
+//! runs `lstm_packed` (`W_hh` packed once per call, a small-M kernel reusing
+//! it at every step, the cell fused into the step); elsewhere the GEMM path
+//! of this file: per step one recurrent GEMM (`h_{t-1} W_hh^T` added into
+//! the step's gates) and one fused pointwise pass (`lstm_cell`), forward;
+//! backward per step from the last, one fused pointwise pass and one GEMM
+//! for the gradient w.r.t. `h_{t-1}`. The two give bit-identical results
+//! (the GEMM path is also the reference the packed one is tested against).
 //!
 //! Sequences still running at step `t` need not be the leading rows, but
 //! when a batch is sorted by decreasing length they are, and the per-step
@@ -13,7 +17,7 @@ use super::{gemm, lstm_cell};
 use crate::backend::{LstmShape, Transpose};
 
 /// Rows `0..live_rows` hold every sequence still running at `step`.
-fn live_rows(lengths: &[u32], step: usize) -> usize {
+pub(super) fn live_rows(lengths: &[u32], step: usize) -> usize {
     lengths
         .iter()
         .rposition(|&len| step < len as usize)
@@ -48,7 +52,75 @@ pub fn forward(
     c: &mut [f32],
     h: &mut [f32],
 ) {
+    forward_with(Recurrence::best(), s, lengths, w_hh, bias, gates, c, h);
+}
+
+/// Which implementation of the recurrence runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recurrence {
+    /// matrixmultiply per step: every CPU.
+    Gemm,
+    /// `lstm_packed`: CPUs with AVX-512F, builds with Rust >= 1.89.
+    Packed,
+}
+
+impl Recurrence {
+    /// Whether this build and CPU can run [`Recurrence::Packed`].
+    pub fn packed_available() -> bool {
+        #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+        return super::lstm_packed::available();
+        #[allow(unreachable_code)]
+        false
+    }
+
+    /// The fastest this build and CPU offer (both give the same bits).
+    pub fn best() -> Self {
+        if Self::packed_available() {
+            Recurrence::Packed
+        } else {
+            Recurrence::Gemm
+        }
+    }
+}
+
+/// [`forward`] by the chosen implementation.
+///
+/// # Panics
+/// On [`Recurrence::Packed`] where it is not available.
+#[allow(clippy::too_many_arguments)]
+pub fn forward_with(
+    r: Recurrence,
+    s: LstmShape,
+    lengths: &[u32],
+    w_hh: &[f32],
+    bias: &[f32],
+    gates: &mut [f32],
+    c: &mut [f32],
+    h: &mut [f32],
+) {
     check(s, lengths, w_hh, gates.len(), c.len().min(h.len()));
+    match r {
+        Recurrence::Gemm => forward_gemm(s, lengths, w_hh, bias, gates, c, h),
+        Recurrence::Packed => {
+            assert!(
+                Recurrence::packed_available(),
+                "lstm: no packed recurrence here"
+            );
+            #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+            super::lstm_packed::forward(s, lengths, w_hh, bias, gates, c, h);
+        }
+    }
+}
+
+fn forward_gemm(
+    s: LstmShape,
+    lengths: &[u32],
+    w_hh: &[f32],
+    bias: &[f32],
+    gates: &mut [f32],
+    c: &mut [f32],
+    h: &mut [f32],
+) {
     let (hid, g) = (s.hidden, 4 * s.hidden);
     let state = s.batch * hid;
     let step_gates = s.batch * g;
@@ -94,10 +166,62 @@ pub fn backward(
     dgates: &mut [f32],
     scratch: &mut [f32],
 ) {
+    backward_with(
+        Recurrence::best(),
+        s,
+        lengths,
+        w_hh,
+        gates,
+        c,
+        dh,
+        dgates,
+        scratch,
+    );
+}
+
+/// [`backward`] by the chosen implementation.
+///
+/// # Panics
+/// On [`Recurrence::Packed`] where it is not available.
+#[allow(clippy::too_many_arguments)]
+pub fn backward_with(
+    r: Recurrence,
+    s: LstmShape,
+    lengths: &[u32],
+    w_hh: &[f32],
+    gates: &[f32],
+    c: &[f32],
+    dh: &mut [f32],
+    dgates: &mut [f32],
+    scratch: &mut [f32],
+) {
+    check_backward(s, lengths, w_hh, gates, c, dh, dgates, scratch);
+    match r {
+        Recurrence::Gemm => backward_gemm(s, lengths, w_hh, gates, c, dh, dgates, scratch),
+        Recurrence::Packed => {
+            assert!(
+                Recurrence::packed_available(),
+                "lstm: no packed recurrence here"
+            );
+            #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+            super::lstm_packed::backward(s, lengths, w_hh, gates, c, dh, dgates, scratch);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_backward(
+    s: LstmShape,
+    lengths: &[u32],
+    w_hh: &[f32],
+    gates: &[f32],
+    c: &[f32],
+    dh: &[f32],
+    dgates: &[f32],
+    scratch: &[f32],
+) {
     check(s, lengths, w_hh, gates.len().min(dgates.len()), c.len());
-    let (hid, g) = (s.hidden, 4 * s.hidden);
-    let state = s.batch * hid;
-    let step_gates = s.batch * g;
+    let state = s.batch * s.hidden;
     assert!(
         dh.len() >= s.steps * state,
         "lstm: dh holds {} values",
@@ -108,6 +232,22 @@ pub fn backward(
         "lstm: scratch holds {} values",
         scratch.len()
     );
+}
+
+#[allow(clippy::too_many_arguments)]
+fn backward_gemm(
+    s: LstmShape,
+    lengths: &[u32],
+    w_hh: &[f32],
+    gates: &[f32],
+    c: &[f32],
+    dh: &mut [f32],
+    dgates: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let (hid, g) = (s.hidden, 4 * s.hidden);
+    let state = s.batch * hid;
+    let step_gates = s.batch * g;
     let (dh_step, rest) = scratch.split_at_mut(state);
     let (dc, rest) = rest.split_at_mut(state);
     let dh_initial = &mut rest[..state];

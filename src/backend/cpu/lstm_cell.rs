@@ -133,31 +133,77 @@ fn forward_row(
     c: &mut [f32],
     h: &mut [f32],
 ) {
-    let (hi, hf, hg, ho) = (0, hidden, 2 * hidden, 3 * hidden);
-    let vec_end = hidden - hidden % 8;
-    for j in (0..vec_end).step_by(8) {
-        let i = sigmoid8(load(gates, hi + j) + load(bias, hi + j));
-        let f = sigmoid8(load(gates, hf + j) + load(bias, hf + j));
-        let g = tanh8(load(gates, hg + j) + load(bias, hg + j));
-        let o = sigmoid8(load(gates, ho + j) + load(bias, ho + j));
+    let (gi, rest) = gates.split_at_mut(hidden);
+    let (gf, rest) = rest.split_at_mut(hidden);
+    let (gg, go) = rest.split_at_mut(hidden);
+    forward_span(
+        hidden - hidden % 8,
+        ForwardSpan {
+            gates: [gi, gf, gg, go],
+            bias: [
+                &bias[..hidden],
+                &bias[hidden..2 * hidden],
+                &bias[2 * hidden..3 * hidden],
+                &bias[3 * hidden..4 * hidden],
+            ],
+            c_prev,
+            c,
+            h,
+        },
+    );
+}
+
+/// One row's view of a run of consecutive hidden units `j0 .. j0 + n` of one
+/// step: the four gate blocks (i, f, g, o), the bias, the previous and the
+/// new state, each `n` long. A whole row is the run `0 .. H`; the packed
+/// recurrence (`lstm_packed`) hands the cell one block of units at a time.
+pub(super) struct ForwardSpan<'a> {
+    /// Pre-activations (bias not yet added) on entry, activated gates on exit.
+    pub gates: [&'a mut [f32]; 4],
+    pub bias: [&'a [f32]; 4],
+    pub c_prev: &'a [f32],
+    pub c: &'a mut [f32],
+    pub h: &'a mut [f32],
+}
+
+/// The cell over one span. Its first `vector` units (a multiple of 8) take
+/// the `f32x8` path, the rest the scalar one: callers pass the units of the
+/// span that lie below the row's `H - H % 8`, so that a unit's arithmetic
+/// depends only on its position in the row, never on how the row was cut.
+#[inline]
+pub(super) fn forward_span(vector: usize, s: ForwardSpan<'_>) {
+    let ForwardSpan {
+        gates: [gi, gf, gg, go],
+        bias: [bi, bf, bg, bo],
+        c_prev,
+        c,
+        h,
+    } = s;
+    let n = c.len();
+    debug_assert!(vector % 8 == 0 && vector <= n, "vector units");
+    for j in (0..vector).step_by(8) {
+        let i = sigmoid8(load(gi, j) + load(bi, j));
+        let f = sigmoid8(load(gf, j) + load(bf, j));
+        let g = tanh8(load(gg, j) + load(bg, j));
+        let o = sigmoid8(load(go, j) + load(bo, j));
         let cj = f.mul_add(load(c_prev, j), i * g);
-        store(gates, hi + j, i);
-        store(gates, hf + j, f);
-        store(gates, hg + j, g);
-        store(gates, ho + j, o);
+        store(gi, j, i);
+        store(gf, j, f);
+        store(gg, j, g);
+        store(go, j, o);
         store(c, j, cj);
         store(h, j, o * tanh8(cj));
     }
-    for j in vec_end..hidden {
-        let i = sigmoid(gates[hi + j] + bias[hi + j]);
-        let f = sigmoid(gates[hf + j] + bias[hf + j]);
-        let g = (gates[hg + j] + bias[hg + j]).tanh();
-        let o = sigmoid(gates[ho + j] + bias[ho + j]);
+    for j in vector..n {
+        let i = sigmoid(gi[j] + bi[j]);
+        let f = sigmoid(gf[j] + bf[j]);
+        let g = (gg[j] + bg[j]).tanh();
+        let o = sigmoid(go[j] + bo[j]);
         let cj = f.mul_add(c_prev[j], i * g);
-        gates[hi + j] = i;
-        gates[hf + j] = f;
-        gates[hg + j] = g;
-        gates[ho + j] = o;
+        gi[j] = i;
+        gf[j] = f;
+        gg[j] = g;
+        go[j] = o;
         c[j] = cj;
         h[j] = o * cj.tanh();
     }
@@ -243,36 +289,75 @@ fn backward_row(
     dc: &mut [f32],
     dgates: &mut [f32],
 ) {
-    let (hi, hf, hg, ho) = (0, hidden, 2 * hidden, 3 * hidden);
-    let vec_end = hidden - hidden % 8;
+    let (di, rest) = dgates.split_at_mut(hidden);
+    let (df, rest) = rest.split_at_mut(hidden);
+    let (dg, d_o) = rest.split_at_mut(hidden);
+    backward_span(
+        hidden - hidden % 8,
+        BackwardSpan {
+            gates: [
+                &gates[..hidden],
+                &gates[hidden..2 * hidden],
+                &gates[2 * hidden..3 * hidden],
+                &gates[3 * hidden..4 * hidden],
+            ],
+            c_prev,
+            c,
+            dh,
+            dc,
+            dgates: [di, df, dg, d_o],
+        },
+    );
+}
+
+/// One row's view of a run of hidden units for the backward cell (see
+/// [`ForwardSpan`]): the activated gates, the states around the step and
+/// the incoming gradients; `dc` becomes the gradient w.r.t. `c_prev`.
+pub(super) struct BackwardSpan<'a> {
+    pub gates: [&'a [f32]; 4],
+    pub c_prev: &'a [f32],
+    pub c: &'a [f32],
+    pub dh: &'a [f32],
+    pub dc: &'a mut [f32],
+    pub dgates: [&'a mut [f32]; 4],
+}
+
+/// The backward cell over one span; `vector` as in [`forward_span`].
+#[inline]
+pub(super) fn backward_span(vector: usize, s: BackwardSpan<'_>) {
+    let BackwardSpan {
+        gates: [gi, gf, gg, go],
+        c_prev,
+        c,
+        dh,
+        dc,
+        dgates: [di, df, dg, d_o],
+    } = s;
+    let n = dc.len();
+    debug_assert!(vector % 8 == 0 && vector <= n, "vector units");
     let one = f32x8::ONE;
-    for j in (0..vec_end).step_by(8) {
-        let (i, f, g, o) = (
-            load(gates, hi + j),
-            load(gates, hf + j),
-            load(gates, hg + j),
-            load(gates, ho + j),
-        );
+    for j in (0..vector).step_by(8) {
+        let (i, f, g, o) = (load(gi, j), load(gf, j), load(gg, j), load(go, j));
         let tc = tanh8(load(c, j));
         let dhj = load(dh, j);
-        let d_o = dhj * tc;
+        let dout = dhj * tc;
         let dct = (dhj * o).mul_add(one - tc * tc, load(dc, j));
         store(dc, j, dct * f);
-        store(dgates, hi + j, dct * g * i * (one - i));
-        store(dgates, hf + j, dct * load(c_prev, j) * f * (one - f));
-        store(dgates, hg + j, dct * i * (one - g * g));
-        store(dgates, ho + j, d_o * o * (one - o));
+        store(di, j, dct * g * i * (one - i));
+        store(df, j, dct * load(c_prev, j) * f * (one - f));
+        store(dg, j, dct * i * (one - g * g));
+        store(d_o, j, dout * o * (one - o));
     }
-    for j in vec_end..hidden {
-        let (i, f, g, o) = (gates[hi + j], gates[hf + j], gates[hg + j], gates[ho + j]);
+    for j in vector..n {
+        let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
         let tc = c[j].tanh();
-        let d_o = dh[j] * tc;
+        let dout = dh[j] * tc;
         let dct = (dh[j] * o).mul_add(1.0 - tc * tc, dc[j]);
         dc[j] = dct * f;
-        dgates[hi + j] = dct * g * i * (1.0 - i);
-        dgates[hf + j] = dct * c_prev[j] * f * (1.0 - f);
-        dgates[hg + j] = dct * i * (1.0 - g * g);
-        dgates[ho + j] = d_o * o * (1.0 - o);
+        di[j] = dct * g * i * (1.0 - i);
+        df[j] = dct * c_prev[j] * f * (1.0 - f);
+        dg[j] = dct * i * (1.0 - g * g);
+        d_o[j] = dout * o * (1.0 - o);
     }
 }
 

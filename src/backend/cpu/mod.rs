@@ -12,6 +12,10 @@ pub mod gemm;
 pub mod loss;
 pub mod lstm;
 pub mod lstm_cell;
+// Needs Rust >= 1.89 for AVX-512 (see build.rs); the crate's minimum is 1.80.
+#[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+#[allow(clippy::incompatible_msrv)]
+mod lstm_packed;
 pub mod simd;
 
 use super::{Activation, AdamStep, Backend, Gemm, LstmShape};

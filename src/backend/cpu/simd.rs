@@ -224,18 +224,34 @@ pub fn col_sum(cols: usize, x: &[f32], out: &mut [f32], accumulate: bool) {
     }
 }
 
+/// Vectors of columns summed in one pass over the rows: 8 accumulators of
+/// 8 lanes, 64 columns, so that each row's cache lines are read once per
+/// 64 columns instead of once per 8 (the LSTM bias gradient sums 1600 rows
+/// of 512-1024 columns: with one vector per pass every pass strode through
+/// the whole matrix, 4 KB apart).
+const COL_BLOCK: usize = 8;
+
 /// Adds every row of `x[:, col0 .. col0 + out.len()]` into `out`, in row order.
 fn col_sum_range(cols: usize, col0: usize, x: &[f32], out: &mut [f32]) {
     let width = out.len();
     let full = width / LANES * LANES;
     let mut j = 0;
     while j < full {
-        let mut acc = load(&out[j..]);
-        for row in x.chunks_exact(cols) {
-            acc += load(&row[col0 + j..]);
+        let n = COL_BLOCK.min((full - j) / LANES);
+        let mut acc = [f32x8::ZERO; COL_BLOCK];
+        for (v, a) in acc.iter_mut().enumerate().take(n) {
+            *a = load(&out[j + v * LANES..]);
         }
-        store(acc, &mut out[j..]);
-        j += LANES;
+        for row in x.chunks_exact(cols) {
+            let row = &row[col0 + j..col0 + j + n * LANES];
+            for (v, a) in acc.iter_mut().enumerate().take(n) {
+                *a += load(&row[v * LANES..]);
+            }
+        }
+        for (v, a) in acc.iter().enumerate().take(n) {
+            store(*a, &mut out[j + v * LANES..]);
+        }
+        j += n * LANES;
     }
     for (jj, o) in out.iter_mut().enumerate().skip(full) {
         let mut acc = *o;

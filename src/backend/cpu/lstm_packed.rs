@@ -1,0 +1,999 @@
+//! The LSTM recurrence with `W_hh` packed once per call and a small-M
+//! AVX-512 kernel that reuses the packing at every step (the scheme of
+//! oneDNN's fused RNN), the cell fused into the step, and the steps split
+//! over threads by disjoint blocks of hidden units.
+//!
+//! # Why
+//! A classifier step multiplies only the batch's 32 rows by `W_hh`; handing
+//! that to a general GEMM repacks the whole `[4H, H]` matrix at every step
+//! (for H = 256: 1 MB packed to compute 32 rows), and splitting the step's
+//! rows over two threads repacks it once per thread. Here each block of
+//! hidden units has its panel of `W_hh` packed once, in the first step, and
+//! every later step streams the same panel from the core's cache.
+//!
+//! # Blocks and panels
+//! Forward: a block is 16 hidden units and its panel holds, for every
+//! `k < H`, the weights of the four gates (i, f, g, o) of those units: 64
+//! values, four 16-lane registers. One kernel tile is up to [`MR`] rows of
+//! the batch times those 64 gate columns, so the tile ends holding all four
+//! pre-activations of 16 units, and the cell runs on them while they are
+//! still in L1. Backward: a block is 64 hidden units (four registers of the
+//! gradient w.r.t. `h_{t-1}`) and its panel holds `W_hh[k, units]` for every
+//! `k < 4H`; the backward cell of step `t` runs on the block right after the
+//! block's recurrent product for step `t + 1` has completed its `dh_t`.
+//!
+//! # Results
+//! Bit-identical to the GEMM path of `lstm.rs` (matrixmultiply's AVX-512
+//! kernel): every product element is one chain of fused multiply-adds in
+//! ascending `k`, started from zero and added to the destination once per
+//! block of [`KC`] values of `k`, which is exactly matrixmultiply's order;
+//! the cell is `lstm_cell`'s arithmetic transcribed operation for operation
+//! into 16 lanes (see "The cell in 16 lanes" below). The tests compare the
+//! two paths bit for bit.
+//!
+//! # Threads
+//! A step's blocks are cut into as many parts as there are threads (when a
+//! step is large enough), each part owning its blocks' panels, gate columns,
+//! state columns and gradient columns: parts never write the same value and
+//! nothing is reduced across them, so results do not depend on the thread
+//! count. Step `t + 1` needs every part of step `t` (its `h_t` or `dgates`),
+//! so the steps are phases of [`run_phases`], whose barrier never waits for a
+//! part that no running thread holds: a late or absent helper thread only
+//! means the caller does its parts too.
+
+use super::lstm::live_rows;
+use super::lstm_cell::{backward_span, forward_span, BackwardSpan, ForwardSpan};
+use crate::backend::LstmShape;
+use std::arch::x86_64::*;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// matrixmultiply's `S_KC`: its products add into C once per this many
+/// values of `k`, and so does this kernel, to round the same way.
+const KC: usize = 256;
+/// Rows of a kernel tile: 6 rows x 4 registers of accumulators, 4 of
+/// panel values and one broadcast fill 29 of the 32 AVX-512 registers.
+const MR: usize = 6;
+/// Values per `k` in a panel: four 16-lane registers.
+const PANEL_WIDTH: usize = 64;
+/// Hidden units per forward block (one register per gate).
+const FORWARD_UNITS: usize = 16;
+/// Hidden units per backward block (four registers of `dh`).
+const BACKWARD_UNITS: usize = 64;
+/// Below this many multiply-adds per step a second thread costs more (its
+/// hand-over at every step is a few microseconds) than it saves.
+const PARALLEL_MIN_FLOPS: usize = 1 << 20;
+
+/// Whether this CPU runs the packed path (AVX-512F, detected at run time).
+pub(super) fn available() -> bool {
+    std::is_x86_feature_detected!("avx512f")
+}
+
+/// A pointer into a buffer whose disjoint parts several threads write.
+#[derive(Clone, Copy)]
+struct Shared(*mut f32);
+// SAFETY: the threads that share one write disjoint elements, and every read
+// of another part's writes is ordered after them by `run_phases`' barrier.
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+thread_local! {
+    /// The packed panels, kept between calls so that a call reuses the
+    /// memory of the last one instead of allocating (and page-faulting)
+    /// 0.25-1 MB for each layer of each batch.
+    static PACKED: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `f` on a 64-byte aligned scratch of `len` values. The buffer is taken
+/// out of the thread's slot for the call, so a nested call (a rayon thread
+/// waiting in `run_phases` may run another task's LSTM) gets its own.
+fn with_packed<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut buf = PACKED.with(Cell::take);
+    if buf.len() < len + LANES {
+        buf = vec![0.0; len + LANES];
+    }
+    let offset = buf.as_ptr().align_offset(64);
+    let r = f(&mut buf[offset..offset + len]);
+    PACKED.with(|slot| {
+        let other = slot.take();
+        slot.set(if other.len() > buf.len() { other } else { buf });
+    });
+    r
+}
+
+const LANES: usize = 16;
+
+/// Threads for a step of `flops` multiply-adds over `blocks` blocks.
+fn parts_for(blocks: usize, flops: usize) -> usize {
+    let threads = rayon::current_num_threads();
+    if threads < 2 || flops < PARALLEL_MIN_FLOPS {
+        1
+    } else {
+        threads.min(blocks)
+    }
+}
+
+/// Blocks `part` of `parts` owns: a contiguous, balanced range.
+fn part_blocks(blocks: usize, parts: usize, part: usize) -> std::ops::Range<usize> {
+    blocks * part / parts..blocks * (part + 1) / parts
+}
+
+/// Runs `work(phase, part)` for every phase `0..phases` and part
+/// `0..parts`, every part of a phase finishing before any part of the next
+/// starts.
+///
+/// Up to `parts` threads of the current rayon pool take part: the caller
+/// and `parts - 1` spawned helpers. A thread claims an unclaimed part of
+/// the current phase (its own part first, so that a part's panels stay in
+/// one core's cache), runs it, and otherwise spins until the phase is
+/// complete. Waiting is only ever for a part some thread has claimed and is
+/// running, so the loop cannot deadlock when a helper starts late or never
+/// (busy cores, a pool of one): the caller then runs every part itself.
+/// `work` must not use rayon itself (a part is never waited for from
+/// inside another).
+fn run_phases(phases: usize, parts: usize, work: &(dyn Fn(usize, usize) + Sync)) {
+    if parts <= 1 {
+        for t in 0..phases {
+            work(t, 0);
+        }
+        return;
+    }
+    // `next[p]`: the first phase whose part p nobody has claimed yet.
+    let next: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
+    // Parts completed over all phases: phase t is complete at (t + 1) parts.
+    let completed = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let total = phases * parts;
+    let worker = |me: usize| {
+        /// Marks the run failed when a part panics, so that the other
+        /// threads stop waiting for it and the panic reaches the caller.
+        struct Poison<'a>(&'a AtomicBool);
+        impl Drop for Poison<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        let _poison = Poison(&failed);
+        let mut idle = 0u32;
+        loop {
+            // Acquire: the writes of every completed part are visible.
+            let done = completed.load(Ordering::Acquire);
+            if done >= total {
+                return;
+            }
+            let t = done / parts;
+            let claimed = (0..parts).map(|i| (me + i) % parts).find(|&p| {
+                next[p].load(Ordering::Relaxed) == t
+                    && next[p]
+                        .compare_exchange(t, t + 1, Ordering::AcqRel, Ordering::Relaxed)
+                        .is_ok()
+            });
+            match claimed {
+                Some(p) => {
+                    work(t, p);
+                    // Release: publishes the part's writes with its count.
+                    completed.fetch_add(1, Ordering::Release);
+                    idle = 0;
+                }
+                None => {
+                    assert!(
+                        !failed.load(Ordering::Relaxed),
+                        "lstm: a part of the recurrence panicked on another thread"
+                    );
+                    idle += 1;
+                    if idle < 4096 {
+                        std::hint::spin_loop();
+                    } else {
+                        // A part's thread was descheduled: let it run.
+                        std::thread::yield_now();
+                    }
+                }
+            }
+        }
+    };
+    rayon::scope(|s| {
+        for me in 1..parts {
+            let worker = &worker;
+            s.spawn(move |_| worker(me));
+        }
+        worker(0);
+    });
+}
+
+/// Lane masks of the four registers of a tile whose columns start at unit
+/// `first` of units spaced `step` apart in a row of `hidden` units.
+fn masks(hidden: usize, first: [usize; 4]) -> [u16; 4] {
+    first.map(|j| {
+        let valid = hidden.saturating_sub(j).min(LANES);
+        ((1u32 << valid) - 1) as u16
+    })
+}
+
+/// `C[r, offsets[q] + l] += sum_k A[r, k] * panel[k, q, l]` for `r < R`,
+/// `k < kc`, registers `q < 4` and their lanes `l` in `masks[q]`.
+///
+/// The sum is a chain of fused multiply-adds in ascending `k` from zero,
+/// added to C once (matrixmultiply's rounding, see the module comment).
+///
+/// # Safety
+/// AVX-512F is available; `a` points at `R` rows of `kc` values `lda`
+/// apart, `panel` at `kc * 64` values, and every masked lane of C lies in
+/// memory the caller may write and no other thread touches.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile<const R: usize>(
+    kc: usize,
+    a: *const f32,
+    lda: usize,
+    panel: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    offsets: [usize; 4],
+    masks: [u16; 4],
+) {
+    let mut acc = [[_mm512_setzero_ps(); 4]; R];
+    for k in 0..kc {
+        let p = panel.add(k * PANEL_WIDTH);
+        let b = [
+            _mm512_loadu_ps(p),
+            _mm512_loadu_ps(p.add(LANES)),
+            _mm512_loadu_ps(p.add(2 * LANES)),
+            _mm512_loadu_ps(p.add(3 * LANES)),
+        ];
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let x = _mm512_set1_ps(*a.add(r * lda + k));
+            for q in 0..4 {
+                acc[q] = _mm512_fmadd_ps(x, b[q], acc[q]);
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        for q in 0..4 {
+            let dst = c.add(r * ldc + offsets[q]);
+            let m = masks[q];
+            if m == u16::MAX {
+                _mm512_storeu_ps(dst, _mm512_add_ps(_mm512_loadu_ps(dst), acc[q]));
+            } else if m != 0 {
+                let old = _mm512_maskz_loadu_ps(m, dst);
+                _mm512_mask_storeu_ps(dst, m, _mm512_add_ps(old, acc[q]));
+            }
+        }
+    }
+}
+
+/// [`tile`] over `rows` rows, [`MR`] at a time, for every block of [`KC`]
+/// values of `k` in `0..k` (the panel's rows).
+///
+/// # Safety
+/// As [`tile`], for all `rows` rows and `k` values.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn product(
+    rows: usize,
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    panel: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    offsets: [usize; 4],
+    masks: [u16; 4],
+) {
+    for k0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - k0);
+        let panel = panel.add(k0 * PANEL_WIDTH);
+        let mut r0 = 0;
+        while r0 < rows {
+            let (a, c) = (a.add(r0 * lda + k0), c.add(r0 * ldc));
+            let r = MR.min(rows - r0);
+            match r {
+                1 => tile::<1>(kc, a, lda, panel, c, ldc, offsets, masks),
+                2 => tile::<2>(kc, a, lda, panel, c, ldc, offsets, masks),
+                3 => tile::<3>(kc, a, lda, panel, c, ldc, offsets, masks),
+                4 => tile::<4>(kc, a, lda, panel, c, ldc, offsets, masks),
+                5 => tile::<5>(kc, a, lda, panel, c, ldc, offsets, masks),
+                _ => tile::<MR>(kc, a, lda, panel, c, ldc, offsets, masks),
+            }
+            r0 += r;
+        }
+    }
+}
+
+/// The units of a block starting at `j0`, `n` wide, that take the cell's
+/// vector path (those below the row's `H - H % 8`).
+fn vector_units(hidden: usize, j0: usize, n: usize) -> usize {
+    (hidden - hidden % 8).saturating_sub(j0).min(n)
+}
+
+/// Slices of `len` values at `p + offset`.
+///
+/// # Safety
+/// The range lies in one live buffer and, for `mut_at`, no other thread or
+/// live reference touches it for `'a`.
+unsafe fn at<'a>(p: Shared, offset: usize, len: usize) -> &'a [f32] {
+    std::slice::from_raw_parts(p.0.add(offset), len)
+}
+unsafe fn mut_at<'a>(p: Shared, offset: usize, len: usize) -> &'a mut [f32] {
+    std::slice::from_raw_parts_mut(p.0.add(offset), len)
+}
+
+/// The packed forward recurrence: see `Backend::lstm_forward` (the caller
+/// has checked the buffers' lengths).
+pub(super) fn forward(
+    s: LstmShape,
+    lengths: &[u32],
+    w_hh: &[f32],
+    bias: &[f32],
+    gates: &mut [f32],
+    c: &mut [f32],
+    h: &mut [f32],
+) {
+    assert!(available(), "lstm: the packed recurrence needs AVX-512F");
+    let hid = s.hidden;
+    if hid == 0 || s.steps == 0 || s.batch == 0 {
+        return;
+    }
+    let blocks = hid.div_ceil(FORWARD_UNITS);
+    let panel_len = hid * PANEL_WIDTH;
+    let parts = parts_for(blocks, 2 * s.batch * 4 * hid * hid);
+    let (gates, c, h) = (
+        Shared(gates.as_mut_ptr()),
+        Shared(c.as_mut_ptr()),
+        Shared(h.as_mut_ptr()),
+    );
+    with_packed(blocks * panel_len, |packed| {
+        let packed = Shared(packed.as_mut_ptr());
+        run_phases(s.steps, parts, &|t, part| {
+            for u in part_blocks(blocks, parts, part) {
+                // SAFETY: block u's panel, gate columns and state columns
+                // belong to this part alone; step t reads only the states
+                // of step t - 1, complete before this phase began.
+                unsafe { forward_block(s, lengths, w_hh, bias, t, u, packed, gates, c, h) }
+            }
+        });
+    });
+}
+
+/// Step `t` of forward block `u` (units `16 u ..`): packs its panel at step
+/// 0, else adds `h_{t-1} W_hh^T` into its gate columns; then the cell.
+///
+/// # Safety
+/// As in [`forward`]: the caller owns block `u`'s columns for this step.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn forward_block(
+    s: LstmShape,
+    lengths: &[u32],
+    w_hh: &[f32],
+    bias: &[f32],
+    t: usize,
+    u: usize,
+    packed: Shared,
+    gates: Shared,
+    c: Shared,
+    h: Shared,
+) {
+    let (hid, g4) = (s.hidden, 4 * s.hidden);
+    let state = s.batch * hid;
+    let j0 = u * FORWARD_UNITS;
+    let n = FORWARD_UNITS.min(hid - j0);
+    let panel = packed.0.add(u * hid * PANEL_WIDTH);
+    let gates_t = t * s.batch * g4;
+    if t == 0 {
+        // Step 0 has no recurrent product (the initial state is zero): its
+        // turn packs the panel the later steps use.
+        pack_forward(
+            hid,
+            w_hh,
+            j0,
+            std::slice::from_raw_parts_mut(panel, hid * PANEL_WIDTH),
+        );
+    } else {
+        let live = live_rows(lengths, t);
+        let offsets = [0, hid, 2 * hid, 3 * hid].map(|o| o + j0);
+        product(
+            live,
+            hid,
+            h.0.add(t * state),
+            hid,
+            panel,
+            gates.0.add(gates_t),
+            g4,
+            offsets,
+            masks(hid, [j0; 4]),
+        );
+    }
+    let vector = vector_units(hid, j0, n);
+    for (b, &len) in lengths.iter().enumerate() {
+        let row = gates_t + b * g4 + j0;
+        let prev = t * state + b * hid + j0;
+        let next = prev + state;
+        if t < len as usize {
+            forward_span16(
+                vector,
+                ForwardSpan {
+                    gates: [0, 1, 2, 3].map(|q| mut_at(gates, row + q * hid, n)),
+                    bias: [0, 1, 2, 3].map(|q| &bias[q * hid + j0..q * hid + j0 + n]),
+                    c_prev: at(c, prev, n),
+                    c: mut_at(c, next, n),
+                    h: mut_at(h, next, n),
+                },
+            );
+        } else {
+            mut_at(c, next, n).copy_from_slice(at(c, prev, n));
+            mut_at(h, next, n).copy_from_slice(at(h, prev, n));
+        }
+    }
+}
+
+/// The forward panel of the units `j0 .. j0 + 16`: `panel[k, q, l] =
+/// W_hh[q H + j0 + l, k]`, zero past the last unit.
+fn pack_forward(hidden: usize, w_hh: &[f32], j0: usize, panel: &mut [f32]) {
+    for q in 0..4 {
+        for l in 0..LANES {
+            let j = j0 + l;
+            let col = q * LANES + l;
+            if j < hidden {
+                let row = &w_hh[(q * hidden + j) * hidden..][..hidden];
+                for (k, &w) in row.iter().enumerate() {
+                    panel[k * PANEL_WIDTH + col] = w;
+                }
+            } else {
+                for k in 0..hidden {
+                    panel[k * PANEL_WIDTH + col] = 0.0;
+                }
+            }
+        }
+    }
+}
+
+/// The packed backward recurrence: see `Backend::lstm_backward` (the caller
+/// has checked the buffers' lengths).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn backward(
+    s: LstmShape,
+    lengths: &[u32],
+    w_hh: &[f32],
+    gates: &[f32],
+    c: &[f32],
+    dh: &mut [f32],
+    dgates: &mut [f32],
+    scratch: &mut [f32],
+) {
+    assert!(available(), "lstm: the packed recurrence needs AVX-512F");
+    let hid = s.hidden;
+    if hid == 0 || s.steps == 0 || s.batch == 0 {
+        return;
+    }
+    let state = s.batch * hid;
+    // scratch: [dh of the step (unused here), dc, the initial state's dh].
+    scratch[state..2 * state].fill(0.0);
+    let blocks = hid.div_ceil(BACKWARD_UNITS);
+    let panel_len = 4 * hid * PANEL_WIDTH;
+    let parts = parts_for(blocks, 2 * s.batch * 4 * hid * hid);
+    let bufs = Backward {
+        gates: Shared(gates.as_ptr() as *mut f32),
+        c: Shared(c.as_ptr() as *mut f32),
+        dh: Shared(dh.as_mut_ptr()),
+        dgates: Shared(dgates.as_mut_ptr()),
+        scratch: Shared(scratch.as_mut_ptr()),
+    };
+    with_packed(blocks * panel_len, |packed| {
+        let packed = Shared(packed.as_mut_ptr());
+        run_phases(s.steps, parts, &|phase, part| {
+            let t = s.steps - 1 - phase;
+            for u in part_blocks(blocks, parts, part) {
+                // SAFETY: block u's panel and its columns of dh, dc and
+                // dgates belong to this part alone; step t reads the gate
+                // gradients of step t + 1, complete before this phase.
+                unsafe { backward_block(s, lengths, w_hh, t, u, packed, &bufs) }
+            }
+        });
+    });
+}
+
+/// The buffers of the backward pass (`gates` and `c` only read).
+struct Backward {
+    gates: Shared,
+    c: Shared,
+    dh: Shared,
+    dgates: Shared,
+    scratch: Shared,
+}
+
+/// Step `t` of backward block `u` (units `64 u ..`): packs its panel at the
+/// last step, else completes `dh_t` with `dgates_{t+1} W_hh`; then the cell.
+///
+/// # Safety
+/// As in [`backward`]: the caller owns block `u`'s columns for this step.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn backward_block(
+    s: LstmShape,
+    lengths: &[u32],
+    w_hh: &[f32],
+    t: usize,
+    u: usize,
+    packed: Shared,
+    bufs: &Backward,
+) {
+    let (hid, g4) = (s.hidden, 4 * s.hidden);
+    let state = s.batch * hid;
+    let step_gates = s.batch * g4;
+    let j0 = u * BACKWARD_UNITS;
+    let n = BACKWARD_UNITS.min(hid - j0);
+    let panel = packed.0.add(u * g4 * PANEL_WIDTH);
+    if t + 1 == s.steps {
+        pack_backward(
+            hid,
+            w_hh,
+            j0,
+            std::slice::from_raw_parts_mut(panel, g4 * PANEL_WIDTH),
+        );
+    } else {
+        // Rows past the live ones have zero gate gradients at step t + 1.
+        let live = live_rows(lengths, t + 1);
+        let first = [0, 1, 2, 3].map(|q| j0 + q * LANES);
+        product(
+            live,
+            g4,
+            bufs.dgates.0.add((t + 1) * step_gates),
+            g4,
+            panel,
+            bufs.dh.0.add(t * state),
+            hid,
+            first,
+            masks(hid, first),
+        );
+    }
+    let vector = vector_units(hid, j0, n);
+    let dc = Shared(bufs.scratch.0.add(state));
+    let initial = Shared(bufs.scratch.0.add(2 * state));
+    for (b, &len) in lengths.iter().enumerate() {
+        let row = t * step_gates + b * g4 + j0;
+        let unit = b * hid + j0;
+        let dh_t = t * state + unit;
+        if t < len as usize {
+            backward_span16(
+                vector,
+                BackwardSpan {
+                    gates: [0, 1, 2, 3].map(|q| at(bufs.gates, row + q * hid, n)),
+                    c_prev: at(bufs.c, t * state + unit, n),
+                    c: at(bufs.c, (t + 1) * state + unit, n),
+                    dh: at(bufs.dh, dh_t, n),
+                    dc: mut_at(dc, unit, n),
+                    dgates: [0, 1, 2, 3].map(|q| mut_at(bufs.dgates, row + q * hid, n)),
+                },
+            );
+        } else {
+            // Past its end the state is carried: dc stays, dh joins the
+            // gradient of h_{t-1} (of the initial state at t = 0, unused).
+            for q in 0..4 {
+                mut_at(bufs.dgates, row + q * hid, n).fill(0.0);
+            }
+            let carry = if t > 0 {
+                mut_at(bufs.dh, dh_t - state, n)
+            } else {
+                mut_at(initial, unit, n)
+            };
+            for (k, d) in carry.iter_mut().zip(at(bufs.dh, dh_t, n)) {
+                *k += d;
+            }
+        }
+    }
+}
+
+/// The backward panel of the units `j0 .. j0 + 64`: `panel[k, l] =
+/// W_hh[k, j0 + l]` for `k < 4H`, zero past the last unit.
+fn pack_backward(hidden: usize, w_hh: &[f32], j0: usize, panel: &mut [f32]) {
+    let n = BACKWARD_UNITS.min(hidden - j0);
+    for (k, dst) in panel.chunks_exact_mut(PANEL_WIDTH).enumerate() {
+        let src = &w_hh[k * hidden + j0..k * hidden + j0 + n];
+        dst[..n].copy_from_slice(src);
+        dst[n..].fill(0.0);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The cell in 16 lanes. `lstm_cell` computes it with `wide::f32x8`, which the
+// target-cpu pin compiles to 8-lane AVX2; here the same operations, in the
+// same order, run on 16 lanes: every operation is lane-wise and IEEE-exact
+// (add, mul, fused multiply-add, division, min, round to nearest), so each
+// lane gives the bits `f32x8` gives (the tests compare them bit for bit),
+// in half the instructions. The transcriptions follow wide 0.7's `exp`
+// (a degree-5 polynomial in Estrin's order and `2^n` built in the exponent
+// bits), `Neg` (`0 - x`), `fast_min`, `abs` and `copysign`.
+
+#[inline(always)]
+unsafe fn splat(v: f32) -> __m512 {
+    _mm512_set1_ps(v)
+}
+
+/// `wide::f32x8::exp`, lane for lane (its constants as it writes them).
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::excessive_precision)]
+#[inline]
+unsafe fn exp16(x: __m512) -> __m512 {
+    let r = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+        _mm512_mul_ps(x, splat(std::f32::consts::LOG2_E)),
+    );
+    let y = _mm512_fnmadd_ps(r, splat(0.693359375), x);
+    let y = _mm512_fnmadd_ps(r, splat(-2.12194440e-4), y);
+    let (p0, p1, p2) = (splat(1.0 / 2.0), splat(1.0 / 6.0), splat(1.0 / 24.0));
+    let (p3, p4, p5) = (splat(1.0 / 120.0), splat(1.0 / 720.0), splat(1.0 / 5040.0));
+    let y2 = _mm512_mul_ps(y, y);
+    let y4 = _mm512_mul_ps(y2, y2);
+    let z = _mm512_fmadd_ps(
+        _mm512_fmadd_ps(p3, y, p2),
+        y2,
+        _mm512_fmadd_ps(_mm512_fmadd_ps(p5, y, p4), y4, _mm512_fmadd_ps(p1, y, p0)),
+    );
+    let z = _mm512_fmadd_ps(z, _mm512_mul_ps(y, y), y);
+    let biased = _mm512_add_ps(r, splat(127.0 + 8388608.0));
+    let n2 = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_castps_si512(biased)));
+    let z = _mm512_mul_ps(_mm512_add_ps(z, splat(1.0)), n2);
+    let magnitude = _mm512_castsi512_ps(_mm512_and_si512(
+        _mm512_castps_si512(x),
+        _mm512_set1_epi32(i32::MAX),
+    ));
+    let in_range = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(magnitude, splat(87.3));
+    let exponent = _mm512_and_si512(
+        _mm512_slli_epi32::<1>(_mm512_castps_si512(x)),
+        _mm512_set1_epi32(0xFF00_0000u32 as i32),
+    );
+    let finite = _mm512_cmpneq_epi32_mask(exponent, _mm512_set1_epi32(0xFF00_0000u32 as i32));
+    _mm512_maskz_mov_ps(in_range & finite, z)
+}
+
+/// `lstm_cell::sigmoid8`, lane for lane.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn sigmoid16(x: __m512) -> __m512 {
+    let e = exp16(_mm512_min_ps(
+        _mm512_sub_ps(_mm512_setzero_ps(), x),
+        splat(80.0),
+    ));
+    _mm512_div_ps(splat(1.0), _mm512_add_ps(splat(1.0), e))
+}
+
+/// `lstm_cell::tanh8`, lane for lane.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn tanh16(x: __m512) -> __m512 {
+    let bits = _mm512_castps_si512(x);
+    let magnitude = _mm512_castsi512_ps(_mm512_and_si512(bits, _mm512_set1_epi32(i32::MAX)));
+    let e = exp16(_mm512_mul_ps(magnitude, splat(-2.0)));
+    let t = _mm512_div_ps(_mm512_sub_ps(splat(1.0), e), _mm512_add_ps(splat(1.0), e));
+    let t = _mm512_and_si512(_mm512_castps_si512(t), _mm512_set1_epi32(i32::MAX));
+    let sign = _mm512_and_si512(bits, _mm512_set1_epi32(i32::MIN));
+    _mm512_castsi512_ps(_mm512_or_si512(t, sign))
+}
+
+#[inline(always)]
+unsafe fn ld(s: &[f32], j: usize) -> __m512 {
+    debug_assert!(j + LANES <= s.len());
+    _mm512_loadu_ps(s.as_ptr().add(j))
+}
+
+#[inline(always)]
+unsafe fn st(s: &mut [f32], j: usize, v: __m512) {
+    debug_assert!(j + LANES <= s.len());
+    _mm512_storeu_ps(s.as_mut_ptr().add(j), v)
+}
+
+/// `lstm_cell::forward_span` over a span whose units all take the vector
+/// path, 16 at a time (the rest of the span, if any, through the 8-lane code).
+#[target_feature(enable = "avx512f")]
+unsafe fn forward_span16(vector: usize, s: ForwardSpan<'_>) {
+    let wide_end = vector / LANES * LANES;
+    let ForwardSpan {
+        gates: [gi, gf, gg, go],
+        bias: [bi, bf, bg, bo],
+        c_prev,
+        c,
+        h,
+    } = s;
+    for j in (0..wide_end).step_by(LANES) {
+        let i = sigmoid16(_mm512_add_ps(ld(gi, j), ld(bi, j)));
+        let f = sigmoid16(_mm512_add_ps(ld(gf, j), ld(bf, j)));
+        let g = tanh16(_mm512_add_ps(ld(gg, j), ld(bg, j)));
+        let o = sigmoid16(_mm512_add_ps(ld(go, j), ld(bo, j)));
+        let cj = _mm512_fmadd_ps(f, ld(c_prev, j), _mm512_mul_ps(i, g));
+        st(gi, j, i);
+        st(gf, j, f);
+        st(gg, j, g);
+        st(go, j, o);
+        st(c, j, cj);
+        st(h, j, _mm512_mul_ps(o, tanh16(cj)));
+    }
+    if wide_end < c.len() {
+        let w = wide_end;
+        forward_span(
+            vector - w,
+            ForwardSpan {
+                gates: [&mut gi[w..], &mut gf[w..], &mut gg[w..], &mut go[w..]],
+                bias: [&bi[w..], &bf[w..], &bg[w..], &bo[w..]],
+                c_prev: &c_prev[w..],
+                c: &mut c[w..],
+                h: &mut h[w..],
+            },
+        );
+    }
+}
+
+/// `lstm_cell::backward_span`, 16 units at a time where they all take the
+/// vector path (the rest through the 8-lane code).
+#[target_feature(enable = "avx512f")]
+unsafe fn backward_span16(vector: usize, s: BackwardSpan<'_>) {
+    let wide_end = vector / LANES * LANES;
+    let BackwardSpan {
+        gates: [gi, gf, gg, go],
+        c_prev,
+        c,
+        dh,
+        dc,
+        dgates: [di, df, dg, d_o],
+    } = s;
+    let one = splat(1.0);
+    for j in (0..wide_end).step_by(LANES) {
+        let (i, f, g, o) = (ld(gi, j), ld(gf, j), ld(gg, j), ld(go, j));
+        let tc = tanh16(ld(c, j));
+        let dhj = ld(dh, j);
+        let dout = _mm512_mul_ps(dhj, tc);
+        let dct = _mm512_fmadd_ps(
+            _mm512_mul_ps(dhj, o),
+            _mm512_sub_ps(one, _mm512_mul_ps(tc, tc)),
+            ld(dc, j),
+        );
+        st(dc, j, _mm512_mul_ps(dct, f));
+        let dct_g_i = _mm512_mul_ps(_mm512_mul_ps(dct, g), i);
+        st(di, j, _mm512_mul_ps(dct_g_i, _mm512_sub_ps(one, i)));
+        let dct_c_f = _mm512_mul_ps(_mm512_mul_ps(dct, ld(c_prev, j)), f);
+        st(df, j, _mm512_mul_ps(dct_c_f, _mm512_sub_ps(one, f)));
+        let one_g2 = _mm512_sub_ps(one, _mm512_mul_ps(g, g));
+        st(dg, j, _mm512_mul_ps(_mm512_mul_ps(dct, i), one_g2));
+        let dout_o = _mm512_mul_ps(dout, o);
+        st(d_o, j, _mm512_mul_ps(dout_o, _mm512_sub_ps(one, o)));
+    }
+    if wide_end < dc.len() {
+        let w = wide_end;
+        backward_span(
+            vector - w,
+            BackwardSpan {
+                gates: [&gi[w..], &gf[w..], &gg[w..], &go[w..]],
+                c_prev: &c_prev[w..],
+                c: &c[w..],
+                dh: &dh[w..],
+                dc: &mut dc[w..],
+                dgates: [&mut di[w..], &mut df[w..], &mut dg[w..], &mut d_o[w..]],
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu::lstm::{backward_with, forward_with, Recurrence};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn random(rng: &mut ChaCha8Rng, n: usize, scale: f32) -> Vec<f32> {
+        (0..n).map(|_| rng.gen_range(-scale..scale)).collect()
+    }
+
+    /// One recurrence's inputs: weights, bias, `x W_ih^T`, the output
+    /// gradients, and lengths (sorted by decreasing length or not).
+    struct Case {
+        s: LstmShape,
+        lengths: Vec<u32>,
+        w_hh: Vec<f32>,
+        bias: Vec<f32>,
+        pre: Vec<f32>,
+        dh: Vec<f32>,
+    }
+
+    impl Case {
+        fn new(seed: u64, hidden: usize, steps: usize, batch: usize, sorted: bool) -> Self {
+            Self::scaled(seed, hidden, steps, batch, sorted, 2.0)
+        }
+
+        /// Pre-activations in `-scale..scale`: large scales saturate the
+        /// gates and take `exp` to its clamps.
+        fn scaled(
+            seed: u64,
+            hidden: usize,
+            steps: usize,
+            batch: usize,
+            sorted: bool,
+            scale: f32,
+        ) -> Self {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut lengths: Vec<u32> = (0..batch)
+                .map(|_| rng.gen_range(1..=steps as u32))
+                .collect();
+            if sorted {
+                lengths.sort_by(|a, b| b.cmp(a));
+            }
+            let w_scale = 1.0 / (hidden as f32).sqrt();
+            Case {
+                s: LstmShape {
+                    hidden,
+                    steps,
+                    batch,
+                },
+                lengths,
+                w_hh: random(&mut rng, 4 * hidden * hidden, w_scale),
+                bias: random(&mut rng, 4 * hidden, w_scale),
+                pre: random(&mut rng, steps * batch * 4 * hidden, scale),
+                dh: random(&mut rng, steps * batch * hidden, 1.0),
+            }
+        }
+
+        /// (gates, c, h) after the forward and (dgates, dh scratch) after
+        /// the backward, by the packed path or the GEMM path.
+        #[allow(clippy::type_complexity)]
+        fn run(&self, packed: bool) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+            let s = self.s;
+            let state = s.batch * s.hidden;
+            let mut gates = self.pre.clone();
+            // NaN everywhere the recurrence must write before it reads.
+            let mut c = vec![f32::NAN; (s.steps + 1) * state];
+            let mut h = vec![f32::NAN; (s.steps + 1) * state];
+            c[..state].fill(0.0);
+            h[..state].fill(0.0);
+            let mut dh = self.dh.clone();
+            let mut dgates = vec![f32::NAN; self.pre.len()];
+            let mut scratch = vec![f32::NAN; 3 * state];
+            let l = &self.lengths;
+            let r = if packed {
+                Recurrence::Packed
+            } else {
+                Recurrence::Gemm
+            };
+            forward_with(r, s, l, &self.w_hh, &self.bias, &mut gates, &mut c, &mut h);
+            backward_with(
+                r,
+                s,
+                l,
+                &self.w_hh,
+                &gates,
+                &c,
+                &mut dh,
+                &mut dgates,
+                &mut scratch,
+            );
+            (gates, c, h, dgates)
+        }
+    }
+
+    /// Fails naming the first value whose bits differ.
+    fn same_bits(got: &[f32], want: &[f32], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: lengths");
+        if let Some(k) = (0..got.len()).find(|&k| got[k].to_bits() != want[k].to_bits()) {
+            panic!("{what}: value {k} is {} instead of {}", got[k], want[k]);
+        }
+    }
+
+    fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(f)
+    }
+
+    /// Bit for bit the GEMM path's results, over hidden sizes around the
+    /// block widths (16 forward, 64 backward) and the 8-lane cell, batches
+    /// around the 6-row tile, sorted and unsorted lengths, and products
+    /// longer than one `KC` block (4H > 256 in the backward).
+    #[test]
+    fn packed_path_matches_the_gemm_path_bit_for_bit() {
+        if !available() {
+            eprintln!("skipped: this CPU has no AVX-512F");
+            return;
+        }
+        let mut seed = 0;
+        for hidden in [1, 7, 8, 9, 16, 17, 31, 33, 64, 65, 129] {
+            for (steps, batch) in [(1, 1), (3, 7), (6, 13)] {
+                for sorted in [true, false] {
+                    seed += 1;
+                    // Unsorted cases also saturate the gates.
+                    let scale = if sorted { 2.0 } else { 40.0 };
+                    let case = Case::scaled(seed, hidden, steps, batch, sorted, scale);
+                    let want = in_pool(1, || case.run(false));
+                    for threads in [1, 2] {
+                        let got = in_pool(threads, || case.run(true));
+                        let what = format!(
+                            "H {hidden} T {steps} B {batch} sorted {sorted} threads {threads}"
+                        );
+                        same_bits(&got.0, &want.0, &format!("gates, {what}"));
+                        same_bits(&got.1, &want.1, &format!("c, {what}"));
+                        same_bits(&got.2, &want.2, &format!("h, {what}"));
+                        same_bits(&got.3, &want.3, &format!("dgates, {what}"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Large enough that two threads split every step (the small cases
+    /// above stay below the split threshold), at the classifier's shapes.
+    #[test]
+    fn two_threads_split_the_steps_and_change_no_bit() {
+        if !available() {
+            eprintln!("skipped: this CPU has no AVX-512F");
+            return;
+        }
+        for (seed, hidden, batch) in [(100, 128, 32), (101, 129, 33), (102, 256, 9)] {
+            let case = Case::new(seed, hidden, 5, batch, seed % 2 == 0);
+            assert!(2 * batch * 4 * hidden * hidden >= PARALLEL_MIN_FLOPS);
+            let want = in_pool(1, || case.run(false));
+            let one = in_pool(1, || case.run(true));
+            let two = in_pool(2, || case.run(true));
+            same_bits(&one.0, &two.0, &format!("gates H {hidden}"));
+            same_bits(&one.2, &two.2, &format!("h H {hidden}"));
+            same_bits(&one.3, &two.3, &format!("dgates H {hidden}"));
+            same_bits(&one.3, &want.3, &format!("dgates vs GEMM H {hidden}"));
+            same_bits(&one.2, &want.2, &format!("h vs GEMM H {hidden}"));
+        }
+    }
+
+    fn sig(x: f64) -> f64 {
+        1.0 / (1.0 + (-x).exp())
+    }
+
+    /// The forward against a plain f64 loop written from the PyTorch
+    /// equations (not from either implementation).
+    #[test]
+    fn packed_forward_matches_a_plain_reference() {
+        if !available() {
+            eprintln!("skipped: this CPU has no AVX-512F");
+            return;
+        }
+        for (seed, hidden, batch) in [(200, 9, 7), (201, 33, 5), (202, 70, 13)] {
+            let case = Case::new(seed, hidden, 6, batch, false);
+            let (_, _, h, _) = in_pool(2, || case.run(true));
+            let (hid, g4) = (hidden, 4 * hidden);
+            let mut hr = vec![0.0f64; batch * hid];
+            let mut cr = vec![0.0f64; batch * hid];
+            for t in 0..case.s.steps {
+                let (mut hn, mut cn) = (hr.clone(), cr.clone());
+                for b in 0..batch {
+                    if t >= case.lengths[b] as usize {
+                        continue;
+                    }
+                    let pre = |q: usize, j: usize| {
+                        let r = q * hid + j;
+                        let mut v = case.pre[(t * batch + b) * g4 + r] as f64 + case.bias[r] as f64;
+                        for k in 0..hid {
+                            v += case.w_hh[r * hid + k] as f64 * hr[b * hid + k];
+                        }
+                        v
+                    };
+                    for j in 0..hid {
+                        let (i, f, g, o) = (
+                            sig(pre(0, j)),
+                            sig(pre(1, j)),
+                            pre(2, j).tanh(),
+                            sig(pre(3, j)),
+                        );
+                        cn[b * hid + j] = f * cr[b * hid + j] + i * g;
+                        hn[b * hid + j] = o * cn[b * hid + j].tanh();
+                    }
+                }
+                hr = hn;
+                cr = cn;
+                let got = &h[(t + 1) * batch * hid..(t + 2) * batch * hid];
+                for (k, (&g, &r)) in got.iter().zip(&hr).enumerate() {
+                    assert!(
+                        (g as f64 - r).abs() < 1e-5,
+                        "H {hidden} step {t} value {k}: {g} vs {r}"
+                    );
+                }
+            }
+        }
+    }
+}
