@@ -90,11 +90,22 @@ fn sigint_mid_fold_exits_130_with_manifest_and_resume_command() {
         let text = std::fs::read_to_string(out.join(f)).unwrap();
         serde_json::from_str::<serde_json::Value>(&text).unwrap();
     }
-    assert!(
-        !out.join("cells/vae-categorical-complete-L8/seed-1/fold-1.json")
-            .exists(),
-        "the interrupted fold was saved as complete"
-    );
+    // The signal arrives during fold 1's training or, on a fast machine,
+    // just after fold 1 completed: either way the run stops before the last
+    // fold, and every fold file it left is a complete, readable fold.
+    let cell = out.join("cells/vae-categorical-complete-L8/seed-1");
+    let folds: Vec<_> = std::fs::read_dir(&cell)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("fold-") && n.ends_with(".json"))
+        .collect();
+    assert!(folds.len() < 5, "the run went on to the end: {folds:?}");
+    for f in &folds {
+        let text = std::fs::read_to_string(cell.join(f)).unwrap();
+        let fold: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(fold.get("record").is_some(), "{f} is not a complete fold");
+    }
     assert_eq!(temporaries(&out), Vec::<String>::new());
     std::fs::remove_dir_all(&dir).unwrap();
 }
