@@ -1,7 +1,8 @@
 //! `vaeser crossval`: one table cell, cross-validated.
 
 use super::config::ConfigArgs;
-use super::run_args::{progress, CorpusArgs};
+use super::run_args::CorpusArgs;
+use crate::train::progress::Progress;
 use super::seed::SeedArg;
 use super::seeds_arg::SeedsArgs;
 use super::Global;
@@ -138,6 +139,13 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         );
     }
     let seeds = args.seeds.resolve(args.seed.seed)?;
+    let bar = {
+        let driver = Driver::new(backend, &data, &config, DriverOptions::default());
+        Progress::new(
+            driver.cell_steps(&spec)? * seeds.0.len() as u64,
+            &spec.id(),
+        )
+    };
     let mut runs = Vec::with_capacity(seeds.0.len());
     let mut folds_computed = 0;
     let limit = stop_after_folds()?;
@@ -150,15 +158,20 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
                 seed,
                 out: Some(args.out.clone()),
                 resume: args.resume,
-                progress: progress(),
+                progress: bar.clone(),
+                fold_workers: global.fold_workers(),
                 verbose: true,
                 stop_after_folds: limit.map(|l| l.saturating_sub(folds_computed)),
                 shard: None,
                 first_job: 0,
             },
         );
+        let outcome = driver.run_cell(&spec);
+        if outcome.is_err() {
+            bar.finish();
+        }
         let outcome = super::interrupted::finish(
-            driver.run_cell(&spec),
+            outcome,
             &args.out,
             &data,
             &config,
@@ -180,6 +193,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         );
         runs.push(outcome.result);
     }
+    bar.finish();
     let json = if runs.len() == 1 {
         serde_json::to_string_pretty(&runs[0])
     } else {

@@ -92,7 +92,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
             out: &run_dir,
         },
         args.seed.seed,
-        global.force,
+        global,
         backend,
     )?;
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());

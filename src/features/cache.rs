@@ -100,7 +100,7 @@ pub fn extract(utterances: &[Utterance], options: &ExtractOptions<'_>) -> Result
     report.computed = utterances.len() - report.reused;
 
     let bar = (options.progress && report.computed > 0)
-        .then(|| crate::train::progress::bar(report.computed as u64, "LogMel"));
+        .then(|| crate::train::progress::Progress::new(report.computed as u64, "LogMel"));
     results
         .par_iter_mut()
         .zip(utterances.par_iter())
@@ -112,7 +112,7 @@ pub fn extract(utterances: &[Utterance], options: &ExtractOptions<'_>) -> Result
             }
         });
     if let Some(b) = bar {
-        b.finish_and_clear();
+        b.finish();
     }
 
     let mut out = Extracted::default();
