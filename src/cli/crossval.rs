@@ -32,7 +32,10 @@ RAVDESS actor group, EmoDB speaker, manifest fold); valence, arousal and dominan
 low < 3, mid = 3, high > 3) leave one speaker out. Prints WA, UA and macro F1 pooled over the \
 folds and as the mean ± std of the per-fold values, and the pooled confusion matrix. Writes \
 OUT/<cell>.json (every number), OUT/cells/<cell>/fold-N.json (each completed fold, for \
---resume) with the folds' JSON-lines training logs, OUT/manifest.json and OUT/skipped.json."
+--resume) with the folds' JSON-lines training logs, OUT/figures/ (the confusion matrix and \
+the training curves of every fold, the kept epoch marked), OUT/manifest.json and \
+OUT/skipped.json. With several threads, folds run at the same time, one thread each; the \
+results are the same whatever the number of threads."
 )]
 pub struct Args {
     #[command(flatten)]
@@ -207,6 +210,16 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     .map_err(|e| Error::config(format!("results do not serialise: {e}")))?;
     let result_path = args.out.join(format!("{}.json", spec.id()));
     write_atomic(&result_path, json.as_bytes())?;
+    for run in &runs {
+        let suffix = if runs.len() > 1 {
+            format!("_seed{}", run.seed)
+        } else {
+            String::new()
+        };
+        for (name, svg) in crate::eval::report::cell_figures(run, &suffix) {
+            write_atomic(&args.out.join("figures").join(name), svg.as_bytes())?;
+        }
+    }
     write_atomic(
         &args.out.join("skipped.json"),
         serde_json::to_string_pretty(&data.skipped)

@@ -76,6 +76,8 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
                 allow_outside: false,
             },
             cache: None,
+            // The corpus was just generated: nothing to reuse.
+            no_cache: true,
         },
         &config,
         &config_args.describe(),
