@@ -77,8 +77,7 @@ fn title(elements: &[Element]) -> String {
 }
 
 fn read_svg(path: &Path) -> Vec<Element> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     parse_svg(&text)
 }
 
@@ -128,7 +127,10 @@ fn train_reports_every_epoch_and_keeps_its_summary_in_the_model_file() {
         stderr.contains("classifier epoch 1/12: loss ") && stderr.contains("UA "),
         "{stderr}"
     );
-    let classifier_lines = stderr.lines().filter(|l| l.starts_with("classifier epoch ")).count();
+    let classifier_lines = stderr
+        .lines()
+        .filter(|l| l.starts_with("classifier epoch "))
+        .count();
 
     let ck = Checkpoint::load(&model).unwrap();
     let training: serde_json::Value = ck.meta("classifier.training").unwrap();
@@ -141,13 +143,23 @@ fn train_reports_every_epoch_and_keeps_its_summary_in_the_model_file() {
     assert!(best >= 1 && best as usize <= epochs, "{training}");
     assert_eq!(training["best"]["epoch"], best);
     assert!(training["validation_utterances"].as_u64().unwrap() > 0);
-    assert!(stdout.contains(&format!("classifier: {epochs} epochs, best epoch {best}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("classifier: {epochs} epochs, best epoch {best}")),
+        "{stdout}"
+    );
     assert!(ck.has_meta("learner.training") && ck.has_meta("learner.config"));
 
-    for (part, words) in [("learner", "AE feature learner training"), ("classifier", "AE-LSTM classifier training")] {
+    for (part, words) in [
+        ("learner", "AE feature learner training"),
+        ("classifier", "AE-LSTM classifier training"),
+    ] {
         let svg = read_svg(&dir.join(format!("m.safetensors.{part}.svg")));
         assert!(title(&svg).starts_with(words), "{}", title(&svg));
-        assert_eq!(with_class(&svg, "marker").len(), 1, "{part}: the kept epoch");
+        assert_eq!(
+            with_class(&svg, "marker").len(),
+            1,
+            "{part}: the kept epoch"
+        );
         let lines = svg.iter().filter(|e| e.name == "polyline").count();
         assert_eq!(lines, 2, "{part}: training and validation");
     }
@@ -199,8 +211,15 @@ fn crossval_writes_its_figures_in_words_with_each_folds_kept_epoch() {
         title(&classifier),
         "Classifier training: VAE-LSTM, categorical task, complete subset, latent 8"
     );
-    assert_eq!(with_class(&classifier, "marker").len(), 5, "one kept epoch per fold");
-    assert_eq!(classifier.iter().filter(|e| e.name == "polyline").count(), 10);
+    assert_eq!(
+        with_class(&classifier, "marker").len(),
+        5,
+        "one kept epoch per fold"
+    );
+    assert_eq!(
+        classifier.iter().filter(|e| e.name == "polyline").count(),
+        10
+    );
     let learner = read_svg(&figures.join(format!("curves_{id}_learner.svg")));
     assert_eq!(with_class(&learner, "marker").len(), 5);
     let confusion = read_svg(&figures.join(format!("confusion_{id}.svg")));
@@ -240,7 +259,15 @@ fn a_read_only_corpus_keeps_its_cache_in_the_users_cache_directory() {
     let second = run("b", &[("XDG_CACHE_HOME", s(&xdg))]);
     let mut nowhere = std::process::Command::new(env!("CARGO_BIN_EXE_vaeser"));
     nowhere
-        .args(["crossval", "--corpus", "synth", "--data", s(&root), "--learner", "none"])
+        .args([
+            "crossval",
+            "--corpus",
+            "synth",
+            "--data",
+            s(&root),
+            "--learner",
+            "none",
+        ])
         .args(["--config", s(&config), "--out", s(&dir.join("c"))])
         .env_remove("XDG_CACHE_HOME")
         .env_remove("HOME");
@@ -254,11 +281,21 @@ fn a_read_only_corpus_keeps_its_cache_in_the_users_cache_directory() {
         .map(|e| e.path())
         .collect();
     assert_eq!(caches.len(), 1, "{caches:?}");
-    let name = caches[0].file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with("logmel-") && name.ends_with(".bin"), "{name}");
+    let name = caches[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with("logmel-") && name.ends_with(".bin"),
+        "{name}"
+    );
     assert!(!root.join(".vaeser-cache").exists());
     let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(stderr.contains("0 computed"), "the second run reuses it:\n{stderr}");
+    assert!(
+        stderr.contains("0 computed"),
+        "the second run reuses it:\n{stderr}"
+    );
     assert_eq!(
         std::fs::read(dir.join("a/logmel-categorical-complete.json")).ok(),
         std::fs::read(dir.join("b/logmel-categorical-complete.json")).ok(),

@@ -134,9 +134,14 @@ fn a_stop_after_two_folds_leaves_two_whole_folds_and_resumes_to_the_same_cell() 
     let mut resumed = Driver::new(&Cpu, &data, &config, options(&out, 3, None, true));
     let outcome = resumed.run_cell(&spec).unwrap();
     assert_eq!((outcome.resumed_folds, resumed.folds_computed()), (2, 3));
-    let fresh = Driver::new(&Cpu, &data, &config, options(&dir.join("fresh"), 1, None, false))
-        .run_cell(&spec)
-        .unwrap();
+    let fresh = Driver::new(
+        &Cpu,
+        &data,
+        &config,
+        options(&dir.join("fresh"), 1, None, false),
+    )
+    .run_cell(&spec)
+    .unwrap();
     assert_eq!(outcome.result, fresh.result);
     std::fs::remove_dir_all(&dir).unwrap();
 }

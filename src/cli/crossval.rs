@@ -2,7 +2,6 @@
 
 use super::config::ConfigArgs;
 use super::run_args::CorpusArgs;
-use crate::train::progress::Progress;
 use super::seed::SeedArg;
 use super::seeds_arg::SeedsArgs;
 use super::Global;
@@ -19,6 +18,7 @@ use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
 use crate::eval::seeds::{interval_text, CellSeeds, SeedSummary};
 use crate::fsutil::write_atomic;
 use crate::output_check::{check_output_dir, OutputKind};
+use crate::train::progress::Progress;
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -144,10 +144,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let seeds = args.seeds.resolve(args.seed.seed)?;
     let bar = {
         let driver = Driver::new(backend, &data, &config, DriverOptions::default());
-        Progress::new(
-            driver.cell_steps(&spec)? * seeds.0.len() as u64,
-            &spec.id(),
-        )
+        Progress::new(driver.cell_steps(&spec)? * seeds.0.len() as u64, &spec.id())
     };
     let mut runs = Vec::with_capacity(seeds.0.len());
     let mut folds_computed = 0;
@@ -169,6 +166,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
                 first_job: 0,
             },
         );
+        let started = std::time::Instant::now();
         let outcome = driver.run_cell(&spec);
         if outcome.is_err() {
             bar.finish();
@@ -193,6 +191,10 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
             &mut clock,
             &format!("{} seed {seed}", spec.id()),
             &outcome.timings,
+        );
+        clock.record(
+            &format!("{} seed {seed}: wall", spec.id()),
+            started.elapsed().as_secs_f64(),
         );
         runs.push(outcome.result);
     }

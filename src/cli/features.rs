@@ -6,9 +6,7 @@ use super::corpus_input::{progress, CorpusArgs};
 use super::Global;
 use crate::corpus::{self, Corpus, LoadOptions, Skipped, EMOTIONS};
 use crate::error::{Error, Result};
-use crate::features::cache::{
-    check_writable, extract, CacheReport, ExtractOptions,
-};
+use crate::features::cache::{check_writable, extract, CacheReport, ExtractOptions};
 use crate::output_check::{check_output_file, OutputKind};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

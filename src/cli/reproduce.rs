@@ -2,7 +2,6 @@
 
 use super::config::ConfigArgs;
 use super::run_args::CorpusArgs;
-use crate::train::progress::Progress;
 use super::seed::SeedArg;
 use super::seeds_arg::SeedsArgs;
 use super::Global;
@@ -17,6 +16,7 @@ use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
 use crate::eval::seeds::SeedList;
 use crate::eval::shard::Shard;
 use crate::output_check::{check_output_dir, OutputKind};
+use crate::train::progress::Progress;
 use std::path::{Path, PathBuf};
 
 /// Run the paper's experiment: Table 1, Table 2, Figure 2 and the report.

@@ -7,9 +7,9 @@ use super::Global;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::eval::final_model::{train_bundle, train_steps, TrainRequest, TrainedModel};
-use crate::train::progress::Progress;
 use crate::models::autoencoder::LearnerKind;
 use crate::output_check::{check_output_file, OutputKind};
+use crate::train::progress::Progress;
 use std::path::PathBuf;
 
 /// Train on a whole corpus and write one self-contained model file.
@@ -90,8 +90,12 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         }
     }
     let _ = std::fs::remove_dir(&log_dir);
-    for (name, chart) in crate::eval::report::model_curves(&model, &args.learner.as_str().to_uppercase()) {
-        let to = args.out.with_file_name(format!("{}.{name}.svg", file_name(&args.out)));
+    for (name, chart) in
+        crate::eval::report::model_curves(&model, &args.learner.as_str().to_uppercase())
+    {
+        let to = args
+            .out
+            .with_file_name(format!("{}.{name}.svg", file_name(&args.out)));
         crate::fsutil::write_atomic(&to, chart.to_svg().as_bytes())?;
     }
     print!("{}", summary_text(&model));

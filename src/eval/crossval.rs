@@ -343,10 +343,7 @@ impl<'a, B: Backend> Driver<'a, B> {
                     }
                     None => None,
                 };
-                FoldJob {
-                    fold,
-                    learner,
-                }
+                FoldJob { fold, learner }
             })
             .collect();
         let context = CellContext {
@@ -640,7 +637,9 @@ impl<'a, B: Backend> Driver<'a, B> {
                     .skip(self.config.learner.max_epochs as u64);
                 hit
             }
-            None => self.train_learner(kind, spec, &learner_config, fold, selected, labels, train)?,
+            None => {
+                self.train_learner(kind, spec, &learner_config, fold, selected, labels, train)?
+            }
         };
         let learner_s = started.elapsed().as_secs_f64();
         let data = self.data;
@@ -902,7 +901,12 @@ impl<B: Backend> Emitter<'_, B> {
 }
 
 /// The line printed when a fold is done.
-fn fold_line(cell: &CellContext<'_>, fold: &Fold, record: &FoldRecord, timing: &FoldTiming) -> String {
+fn fold_line(
+    cell: &CellContext<'_>,
+    fold: &Fold,
+    record: &FoldRecord,
+    timing: &FoldTiming,
+) -> String {
     let s = record.confusion.scores();
     format!(
         "{} fold {}/{} (test {}): WA {:.1} UA {:.1} F1 {:.1}  [learner {:.1}s, encode {:.1}s, classifier {:.1}s]",

@@ -157,6 +157,7 @@ pub fn run<B: crate::backend::Backend>(
                         "[{}/{jobs}] {id} seed {seed}",
                         k * plan_cells.len() + i + 1
                     ));
+                    let started = std::time::Instant::now();
                     let cell = driver.run_cell_part(spec)?.map(|outcome| {
                         let CellOutcome {
                             result,
@@ -165,6 +166,10 @@ pub fn run<B: crate::backend::Backend>(
                         } = outcome;
                         resumed_folds += r;
                         record_timings(clock, &format!("{id} seed {seed}"), &timings);
+                        clock.record(
+                            &format!("{id} seed {seed}: wall"),
+                            started.elapsed().as_secs_f64(),
+                        );
                         result
                     });
                     done.push((id, cell.clone()));
@@ -275,7 +280,9 @@ pub fn summarise(results: &mut ExperimentResults) -> Result<()> {
     Ok(())
 }
 
-/// Sums a cell's fold timings into the manifest's stages.
+/// Sums a cell's fold timings into the manifest's stages. Folds may run at
+/// the same time, so these are thread seconds; the cell's `wall` stage is
+/// its elapsed time.
 pub fn record_timings(clock: &mut StageClock, id: &str, timings: &[FoldTiming]) {
     let sum = |f: fn(&FoldTiming) -> f64| timings.iter().map(f).sum::<f64>();
     clock.record(&format!("{id}: feature learner"), sum(|t| t.learner));

@@ -14,11 +14,11 @@ use crate::models::autoencoder::LearnerKind;
 use crate::models::bundle::{FrontEnd, ModelBundle};
 use crate::models::feature_learner::EncodeOptions;
 use crate::task::Task;
+use crate::train::autoencoder::EpochRecord;
 use crate::train::autoencoder::{self as learner_fit, FitRequest};
 use crate::train::classifier::{
     self as classifier_fit, stratified_sequences, ClassifierFitRequest,
 };
-use crate::train::autoencoder::EpochRecord;
 use crate::train::history::{ClassifierEpoch, LearnerEpoch};
 use crate::train::log::{JsonLinesLog, Observer};
 use crate::train::progress::Progress;
@@ -182,9 +182,8 @@ pub fn train_bundle<B: Backend>(backend: &B, req: &TrainRequest<'_>) -> Result<T
             val_kl: e.val_kl,
         })
         .collect();
-    req.progress.inc(
-        (config.learner.max_epochs as u64).saturating_sub(learner.summary.epochs_run as u64),
-    );
+    req.progress
+        .inc((config.learner.max_epochs as u64).saturating_sub(learner.summary.epochs_run as u64));
     drop(segs);
     let utterances: Vec<&[f32]> = selected
         .iter()
@@ -213,9 +212,8 @@ pub fn train_bundle<B: Backend>(backend: &B, req: &TrainRequest<'_>) -> Result<T
         },
         &mut log("classifier.jsonl", config.classifier.max_epochs),
     )?;
-    req.progress.inc(
-        (config.classifier.max_epochs as u64).saturating_sub(fitted.epochs.len() as u64),
-    );
+    req.progress
+        .inc((config.classifier.max_epochs as u64).saturating_sub(fitted.epochs.len() as u64));
     let classifier_epochs = fitted.epochs.clone();
     let summary = ClassifierSummary {
         epochs_run: fitted.epochs.len(),

@@ -14,10 +14,12 @@ use super::metrics::Scores;
 use super::paired::sentence;
 use super::results::{CellResult, ExperimentResults, FoldRecord, Subset, Task};
 use super::seeds::{interval_text, SeedSummary};
+#[cfg(test)]
+use super::svg::nice_ticks;
 use super::svg::{confusion_svg, LineChart, Reference, Series};
-use crate::train::history::{ClassifierEpoch, LearnerEpoch};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
+use crate::train::history::{ClassifierEpoch, LearnerEpoch};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -673,10 +675,7 @@ pub struct Curves<'a, E> {
 
 /// Classifier training: training loss (dashed) and validation loss (solid)
 /// per run, the epoch whose weights were kept (best validation UA) marked.
-pub fn classifier_chart(
-    title: String,
-    runs: &[(Curves<'_, ClassifierEpoch>, usize)],
-) -> LineChart {
+pub fn classifier_chart(title: String, runs: &[(Curves<'_, ClassifierEpoch>, usize)]) -> LineChart {
     let mut series = Vec::new();
     for (run, best) in runs {
         let colour = series.len() / 2;
@@ -963,5 +962,70 @@ mod tests {
 
     fn program_name() -> String {
         crate::eval::manifest::program_version()
+    }
+
+    #[test]
+    fn sweep_chart_has_fold_error_bars_a_chance_line_and_a_title_in_words() {
+        let sweep: Vec<CellResult> = [16, 32, 64]
+            .into_iter()
+            .map(|latent| {
+                let mut c = cell("VAE", Task::Categorical, false);
+                let other = Confusion::from_labels(3, &[0, 1, 2, 2], &[0, 0, 0, 0]);
+                let mut second = c.folds[0].clone();
+                second.fold = 1;
+                second.confusion = other.clone();
+                c.folds.push(second);
+                c.summary = FoldSummary::from_folds(&[c.folds[0].confusion.clone(), other]);
+                c.latent = latent;
+                c
+            })
+            .collect();
+        let results = ExperimentResults {
+            program: program_name(),
+            corpus: "ravdess".into(),
+            seeds: vec![1],
+            preset: "spec".into(),
+            config: Default::default(),
+            n_utterances: 4,
+            table1: vec![],
+            table2: vec![],
+            sweep,
+            baselines: vec![],
+            across_seeds: vec![],
+            comparisons: vec![],
+        };
+        let svg = sweep_chart(&results).to_svg();
+        // UA and WA at three latent sizes, each fold-to-fold spread shown.
+        assert_eq!(svg.matches(r#"class="error-bar""#).count(), 6, "{svg}");
+        assert_eq!(svg.matches(r#"class="reference""#).count(), 1);
+        assert!(svg.contains("chance UA (3 classes)"));
+        let title = svg
+            .lines()
+            .find(|l| l.contains(r#"class="title""#))
+            .unwrap();
+        assert!(
+            title.ends_with(
+                ">Accuracy against latent size (RAVDESS, categorical task, complete subset)</text>"
+            ),
+            "{title}"
+        );
+        for tick in [">16<", ">32<", ">64<"] {
+            assert!(svg.contains(tick), "x tick {tick}");
+        }
+        assert!(!svg.contains("vae-categorical"), "no cell ids");
+    }
+
+    #[test]
+    fn ticks_are_round_numbers_covering_the_range() {
+        assert_eq!(nice_ticks(0.0, 100.0), [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
+        assert_eq!(
+            nice_ticks(31.0, 58.0),
+            [30.0, 35.0, 40.0, 45.0, 50.0, 55.0, 60.0]
+        );
+        let t = nice_ticks(0.013, 0.061);
+        assert!(
+            t[0] <= 0.013 && *t.last().unwrap() >= 0.061 && t.len() <= 8,
+            "{t:?}"
+        );
     }
 }

@@ -11,7 +11,6 @@
 use super::metrics::Confusion;
 use std::fmt::Write;
 
-
 /// One line of a chart.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Series {
@@ -83,14 +82,31 @@ impl LineChart {
             None => {
                 // The data, their error bars and the reference lines all in view.
                 let ys = self.series.iter().flat_map(|s| {
-                    s.points.iter().enumerate().filter(|(_, p)| finite(p)).flat_map(|(i, p)| {
-                        let e = s.errors.get(i).copied().filter(|e| e.is_finite()).unwrap_or(0.0);
-                        [p.1 - e, p.1 + e]
-                    })
+                    s.points
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| finite(p))
+                        .flat_map(|(i, p)| {
+                            let e = s
+                                .errors
+                                .get(i)
+                                .copied()
+                                .filter(|e| e.is_finite())
+                                .unwrap_or(0.0);
+                            [p.1 - e, p.1 + e]
+                        })
                 });
-                let refs = self.references.iter().map(|r| r.y).filter(|y| y.is_finite());
+                let refs = self
+                    .references
+                    .iter()
+                    .map(|r| r.y)
+                    .filter(|y| y.is_finite());
                 let (lo, hi) = min_max(ys.chain(refs)).unwrap_or((0.0, 1.0));
-                let (lo, hi) = if hi - lo < 1e-12 { (lo - 0.5, hi + 0.5) } else { (lo, hi) };
+                let (lo, hi) = if hi - lo < 1e-12 {
+                    (lo - 0.5, hi + 0.5)
+                } else {
+                    (lo, hi)
+                };
                 let ticks = nice_ticks(lo, hi);
                 let first = *ticks.first().expect("at least two ticks");
                 let last = *ticks.last().expect("at least two ticks");
@@ -113,8 +129,14 @@ impl LineChart {
             s,
             r##"<rect x="{LEFT:.1}" y="{TOP:.1}" width="{plot_w:.1}" height="{plot_h:.1}" fill="none" stroke="#444"/>"##
         );
-        let y_step = y_ticks.get(1).zip(y_ticks.first()).map_or(1.0, |(b, a)| b - a);
-        for &v in y_ticks.iter().filter(|&&v| v >= y0 - 1e-9 && v <= y1 + 1e-9) {
+        let y_step = y_ticks
+            .get(1)
+            .zip(y_ticks.first())
+            .map_or(1.0, |(b, a)| b - a);
+        for &v in y_ticks
+            .iter()
+            .filter(|&&v| v >= y0 - 1e-9 && v <= y1 + 1e-9)
+        {
             let y = py(v);
             let _ = writeln!(
                 s,
@@ -152,7 +174,9 @@ impl LineChart {
         let x_step = if self.x_log2 {
             1.0
         } else {
-            xs.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min)
+            xs.windows(2)
+                .map(|w| w[1] - w[0])
+                .fold(f64::INFINITY, f64::min)
         };
         for &v in &xs {
             let x = px(v);
@@ -250,7 +274,11 @@ impl LineChart {
                     r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="2.5" fill="{colour}"/>"#
                 );
             }
-            for &(x, y) in series.marked.iter().filter(|p| p.0.is_finite() && p.1.is_finite()) {
+            for &(x, y) in series
+                .marked
+                .iter()
+                .filter(|p| p.0.is_finite() && p.1.is_finite())
+            {
                 let (cx, cy) = (px(x), py(y));
                 let _ = writeln!(
                     s,

@@ -493,9 +493,8 @@ pub fn user_cache_path(data: &Path) -> Option<PathBuf> {
 pub fn cache_location(data: &Path) -> Result<PathBuf> {
     let beside = default_cache_path(data);
     let corpus_dir = beside.parent().and_then(Path::parent);
-    let read_only = corpus_dir.is_some_and(|d| {
-        std::fs::metadata(d).is_ok_and(|m| m.permissions().readonly())
-    });
+    let read_only =
+        corpus_dir.is_some_and(|d| std::fs::metadata(d).is_ok_and(|m| m.permissions().readonly()));
     let first = if read_only {
         format!(
             "the corpus directory {} is read-only",

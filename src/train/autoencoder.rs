@@ -280,7 +280,6 @@ pub fn fit<B: Backend>(
     )
 }
 
-
 /// Splits the indices of `n` training segments into (training, validation)
 /// as `fit` does, each sorted. The validation part is `fraction` of the
 /// segments (at least one when the fraction is positive, never all), chosen
