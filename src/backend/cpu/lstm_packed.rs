@@ -211,49 +211,30 @@ fn masks(hidden: usize, first: [usize; 4]) -> [u16; 4] {
     })
 }
 
-/// Where a [`tile`] leaves its sums: in `acc` (the chain goes on in a
-/// later piece of `k`) or added to C (the chain is complete).
-#[derive(Clone, Copy)]
-enum Finish {
-    Keep,
-    AddTo {
-        c: *mut f32,
-        ldc: usize,
-        offsets: [usize; 4],
-        masks: [u16; 4],
-    },
-}
-
-/// Goes on with the chains in `acc` (or starts them from zero, `start`)
-/// over `ks` values of `k`: `acc[r][q][l] += A[r, k] * panel[k, q, l]` for
-/// `r < R` and registers `q < 4`; then `finish`: `C[r, offsets[q] + l] +=
-/// acc[r][q][l]` for the lanes `l` in `masks[q]`, or keep them in `acc`.
+/// `C[r, offsets[q] + l] += sum_k A[r, k] * panel[k, q, l]` for `r < R`,
+/// `k < kc`, registers `q < 4` and their lanes `l` in `masks[q]`.
 ///
-/// Each sum is one chain of fused multiply-adds in ascending `k` from
-/// zero, added to C once (matrixmultiply's rounding, see the module
-/// comment); keeping a chain in memory between pieces of `k` changes no
-/// bit, since the chain's value is an `f32` after every step either way.
+/// The sum is a chain of fused multiply-adds in ascending `k` from zero,
+/// added to C once (matrixmultiply's rounding, see the module comment).
 ///
 /// # Safety
-/// AVX-512F is available; `a` points at `R` rows of `ks` values `lda`
-/// apart, `panel` at `ks * 64` values, and every masked lane of C lies in
+/// AVX-512F is available; `a` points at `R` rows of `kc` values `lda`
+/// apart, `panel` at `kc * 64` values, and every masked lane of C lies in
 /// memory the caller may write and no other thread touches.
 #[target_feature(enable = "avx512f")]
-#[inline]
+#[allow(clippy::too_many_arguments)]
 unsafe fn tile<const R: usize>(
-    ks: usize,
+    kc: usize,
     a: *const f32,
     lda: usize,
     panel: *const f32,
-    acc_io: &mut [[__m512; 4]],
-    start: bool,
-    finish: Finish,
+    c: *mut f32,
+    ldc: usize,
+    offsets: [usize; 4],
+    masks: [u16; 4],
 ) {
     let mut acc = [[_mm512_setzero_ps(); 4]; R];
-    if !start {
-        acc.copy_from_slice(&acc_io[..R]);
-    }
-    for k in 0..ks {
+    for k in 0..kc {
         let p = panel.add(k * PANEL_WIDTH);
         let b = [
             _mm512_loadu_ps(p),
@@ -268,16 +249,6 @@ unsafe fn tile<const R: usize>(
             }
         }
     }
-    let Finish::AddTo {
-        c,
-        ldc,
-        offsets,
-        masks,
-    } = finish
-    else {
-        acc_io[..R].copy_from_slice(&acc);
-        return;
-    };
     for (r, acc) in acc.iter().enumerate() {
         for q in 0..4 {
             let dst = c.add(r * ldc + offsets[q]);
@@ -292,19 +263,8 @@ unsafe fn tile<const R: usize>(
     }
 }
 
-/// Rows of A a [`product`] runs through one piece of `k` at a time (eight
-/// tiles: their chains, 12 KB, wait in L1 between pieces).
-const GROUP_ROWS: usize = 8 * MR;
-/// Values of `k` per piece: the panel's piece (16 KB) and the group's rows
-/// of A (12 KB) stay in L1 while every tile of the group uses them, where a
-/// whole [`KC`] block of a panel (64 KB) would be streamed from L2 once per
-/// tile.
-const PIECE: usize = 64;
-
-/// `C[r, offsets[q] + l] += sum_k A[r, k] * panel[k, q, l]` for `r <
-/// rows`, `k < k`, the lanes of `masks`: for every block of [`KC`] values of
-/// `k`, the rows in groups of [`GROUP_ROWS`], each group's [`MR`]-row tiles
-/// over one [`PIECE`] of the block after another.
+/// [`tile`] over `rows` rows, [`MR`] at a time, for every block of [`KC`]
+/// values of `k` in `0..k` (the panel's rows).
 ///
 /// # Safety
 /// As [`tile`], for all `rows` rows and `k` values.
@@ -321,43 +281,22 @@ unsafe fn product(
     offsets: [usize; 4],
     masks: [u16; 4],
 ) {
-    let mut chains = [[_mm512_setzero_ps(); 4]; GROUP_ROWS];
     for k0 in (0..k).step_by(KC) {
         let kc = KC.min(k - k0);
-        for g0 in (0..rows).step_by(GROUP_ROWS) {
-            let group = GROUP_ROWS.min(rows - g0);
-            for p0 in (0..kc).step_by(PIECE) {
-                let ks = PIECE.min(kc - p0);
-                let last = p0 + ks == kc;
-                let panel = panel.add((k0 + p0) * PANEL_WIDTH);
-                let mut r0 = 0;
-                while r0 < group {
-                    let row = g0 + r0;
-                    let a = a.add(row * lda + k0 + p0);
-                    let finish = if last {
-                        Finish::AddTo {
-                            c: c.add(row * ldc),
-                            ldc,
-                            offsets,
-                            masks,
-                        }
-                    } else {
-                        Finish::Keep
-                    };
-                    let acc = &mut chains[r0..];
-                    let r = MR.min(group - r0);
-                    let start = p0 == 0;
-                    match r {
-                        1 => tile::<1>(ks, a, lda, panel, acc, start, finish),
-                        2 => tile::<2>(ks, a, lda, panel, acc, start, finish),
-                        3 => tile::<3>(ks, a, lda, panel, acc, start, finish),
-                        4 => tile::<4>(ks, a, lda, panel, acc, start, finish),
-                        5 => tile::<5>(ks, a, lda, panel, acc, start, finish),
-                        _ => tile::<MR>(ks, a, lda, panel, acc, start, finish),
-                    }
-                    r0 += r;
-                }
+        let panel = panel.add(k0 * PANEL_WIDTH);
+        let mut r0 = 0;
+        while r0 < rows {
+            let (a, c) = (a.add(r0 * lda + k0), c.add(r0 * ldc));
+            let r = MR.min(rows - r0);
+            match r {
+                1 => tile::<1>(kc, a, lda, panel, c, ldc, offsets, masks),
+                2 => tile::<2>(kc, a, lda, panel, c, ldc, offsets, masks),
+                3 => tile::<3>(kc, a, lda, panel, c, ldc, offsets, masks),
+                4 => tile::<4>(kc, a, lda, panel, c, ldc, offsets, masks),
+                5 => tile::<5>(kc, a, lda, panel, c, ldc, offsets, masks),
+                _ => tile::<MR>(kc, a, lda, panel, c, ldc, offsets, masks),
             }
+            r0 += r;
         }
     }
 }
@@ -1062,10 +1001,10 @@ mod tests {
         }
     }
 
-    /// Batches over more than one group of rows (48), whose chains wait in
-    /// memory between pieces of `k`, with the last group's tiles short.
+    /// Batches of many 6-row tiles (the classifier's are 32 to 256 rows),
+    /// with a short last tile, split over two threads or not.
     #[test]
-    fn row_groups_and_pieces_of_k_change_no_bit() {
+    fn many_row_tiles_change_no_bit() {
         if !available() {
             eprintln!("skipped: this CPU has no AVX-512F");
             return;
