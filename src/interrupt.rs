@@ -16,7 +16,10 @@ pub const EXIT_CODE: i32 = 130;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 
-/// Installs the handler (once per process; later calls do nothing).
+/// Installs the handler (once per process; later calls do nothing). A
+/// program using the library without the `cli` feature handles signals its
+/// own way and calls [`request`].
+#[cfg(feature = "cli")]
 pub fn install() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
@@ -37,6 +40,12 @@ pub fn install() {
             eprintln!("warning: cannot install the interrupt handler: {e}");
         }
     });
+}
+
+/// Asks the running training loops to stop at their next step, as the first
+/// Ctrl-C does: they return `Error::Interrupted`.
+pub fn request() {
+    REQUESTED.store(true, Ordering::SeqCst);
 }
 
 /// Whether a stop was asked for.

@@ -33,6 +33,9 @@ pub mod audio;
 pub mod backend;
 pub mod checkpoint;
 pub mod checksum;
+/// The command line (`vaeser`'s subcommands); public for the binary only.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod cli;
 pub mod config;
 pub mod corpus;
@@ -49,6 +52,7 @@ pub mod output_check;
 pub mod predict;
 pub mod provenance;
 pub mod rng;
+pub mod sha256;
 pub mod task;
 pub mod train;
 
