@@ -240,8 +240,7 @@ impl<B: Backend> Classifier<B> {
         ck.check_holds_values(prefix, shape.param_count_bound()?)?;
         ck.check_finite(prefix)?;
         let net = Network::new(&shape).map_err(|e| Error::format(ck.source(), e.to_string()))?;
-        let mut params = vec![0.0; net.layout().len()];
-        ck.read_params(prefix, net.layout(), &mut params)?;
+        let params = ck.params(prefix, net.layout())?;
         Self::from_params(backend, shape, &params)
     }
 }
