@@ -589,6 +589,7 @@ fn alloc_values(n: usize, source: &Path) -> Result<Vec<f32>> {
             format!("cannot allocate {} bytes for the tensor data", 4 * n),
         )
     })?;
+    crate::hugepages::advise(&mut v);
     v.resize(n, 0.0);
     Ok(v)
 }

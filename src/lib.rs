@@ -43,6 +43,7 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod fsutil;
+mod hugepages;
 pub mod interrupt;
 pub mod limits;
 pub mod models;

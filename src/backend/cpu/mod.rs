@@ -36,6 +36,7 @@ fn zeroed<T: Clone + Default>(len: usize, what: &str) -> Result<Vec<T>> {
             len.saturating_mul(std::mem::size_of::<T>())
         ))
     })?;
+    crate::hugepages::advise(&mut v);
     v.resize(len, T::default());
     Ok(v)
 }
