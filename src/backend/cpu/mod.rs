@@ -6,16 +6,26 @@
 //! splits work only over disjoint outputs, so results never depend on the
 //! number of threads.
 
+// The kernels are public for the benches and the kernel tests only: they
+// are not part of the library's interface (the `Backend` trait is), hence
+// hidden from its documentation.
+#[doc(hidden)]
 pub mod adam;
+#[doc(hidden)]
 pub mod gaussian;
+#[doc(hidden)]
 pub mod gemm;
+#[doc(hidden)]
 pub mod loss;
+#[doc(hidden)]
 pub mod lstm;
+#[doc(hidden)]
 pub mod lstm_cell;
 // Needs Rust >= 1.89 for AVX-512 (see build.rs); the crate's minimum is 1.80.
 #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
 #[allow(clippy::incompatible_msrv)]
 mod lstm_packed;
+#[doc(hidden)]
 pub mod simd;
 
 use super::{Activation, AdamStep, Backend, Gemm, LstmShape};
