@@ -41,7 +41,7 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Also write each utterance's LogMel frames to DIR/ID.npy (float32,
-    /// [frames, 128]; `numpy.load` reads them) and DIR/index.csv (id, label,
+    /// [frames, 80]; `numpy.load` reads them) and DIR/index.csv (id, label,
     /// speaker, group, frames, file).
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
