@@ -1,10 +1,13 @@
 //! Every hyper-parameter of a run, with the defaults of SPEC §2-§5. A run is
 //! fully described by its configuration and seed; `vaeser config` prints the
 //! defaults as TOML and `--config FILE` reads one back (missing keys keep
-//! their defaults).
+//! their defaults). Reading and writing TOML needs the `cli` feature; without
+//! it a program builds its configuration in code, from [`Config::default`] or
+//! [`Config::preset`].
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "cli")]
 use std::path::Path;
 
 /// The names `Config::preset` knows.
@@ -183,6 +186,7 @@ impl Default for ClassifierConfig {
 }
 
 impl Config {
+    #[cfg(feature = "cli")]
     /// Reads a TOML configuration; keys it does not name keep their defaults.
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -194,6 +198,7 @@ impl Config {
         Ok(config)
     }
 
+    #[cfg(feature = "cli")]
     /// Reads a TOML file over `base`: keys the file names replace those of
     /// `base` (table by table), the others keep `base`'s values.
     pub fn load_over(base: &Config, path: &Path) -> Result<Config> {
@@ -245,6 +250,8 @@ impl Config {
         }
     }
 
+    /// The configuration as TOML, as `--config` reads it back.
+    #[cfg(feature = "cli")]
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("configuration serialises")
     }
@@ -358,6 +365,7 @@ fn shortest_f32<S: serde::Serializer>(v: &f32, s: S) -> std::result::Result<S::O
     s.serialize_f64(shortest)
 }
 
+#[cfg(feature = "cli")]
 fn merge_tables(base: &mut toml::Table, overrides: toml::Table) {
     for (key, value) in overrides {
         match (base.get_mut(&key), value) {
@@ -369,7 +377,7 @@ fn merge_tables(base: &mut toml::Table, overrides: toml::Table) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "cli"))]
 mod tests {
     use super::*;
 

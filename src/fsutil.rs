@@ -67,7 +67,8 @@ impl Drop for Temporary {
 }
 
 /// Removes every temporary this process has registered (for a run that
-/// is about to exit without unwinding).
+/// is about to exit without unwinding: the second Ctrl-C).
+#[cfg(feature = "cli")]
 pub fn remove_own_temporaries() {
     let list = match TEMPORARIES.try_lock() {
         Ok(list) => list.clone(),

@@ -17,7 +17,10 @@ pub const EXIT_CODE: i32 = 130;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 
-/// Installs the handler (once per process; later calls do nothing).
+/// Installs the handler (once per process; later calls do nothing). A
+/// program using the library without the `cli` feature handles signals its
+/// own way and calls [`request`].
+#[cfg(feature = "cli")]
 pub fn install() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {

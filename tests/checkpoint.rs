@@ -175,8 +175,12 @@ fn files_of_format_version_1_with_an_fnv_checksum_still_load() {
     // Bit for bit (the sample holds a NaN, which == would call unequal).
     let bits = |c: &Checkpoint| -> Vec<(String, Vec<u32>)> {
         c.tensors()
-            .iter()
-            .map(|t| (t.name.clone(), t.data.iter().map(|x| x.to_bits()).collect()))
+            .map(|t| {
+                (
+                    t.name.to_string(),
+                    t.data.iter().map(|x| x.to_bits()).collect(),
+                )
+            })
             .collect()
     };
     assert_eq!(bits(&back), bits(&ck));

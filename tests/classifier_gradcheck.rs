@@ -94,7 +94,7 @@ fn classifier_gradient<B: Backend>(be: &B) {
         let r = offset..offset + t.data.len();
         offset = r.end;
         // Halving an entry of |g| > 5e-3 moves it 2.5e-3, 5x the tolerance.
-        FD.assert_check_discriminates(&t.name, &grad[r.clone()], &numeric[r], 2e-4, 5e-3);
+        FD.assert_check_discriminates(t.name, &grad[r.clone()], &numeric[r], 2e-4, 5e-3);
     }
     assert_eq!(offset, params.len());
 }

@@ -128,11 +128,7 @@ fn checkpoint_round_trip_is_bit_identical_with_pytorch_names_on<B: Backend>(be: 
     let model = Classifier::new(be, shape(), 21, Some(0)).unwrap();
     let mut ck = Checkpoint::new("model");
     model.write_into(&mut ck, "classifier.").unwrap();
-    let names: Vec<(&str, &[usize])> = ck
-        .tensors()
-        .iter()
-        .map(|t| (t.name.as_str(), t.shape.as_slice()))
-        .collect();
+    let names: Vec<(&str, &[usize])> = ck.tensors().map(|t| (t.name, t.shape)).collect();
     let want: Vec<(&str, &[usize])> = vec![
         ("classifier.lstm.weight_ih_l0", &[48, 7]),
         ("classifier.lstm.weight_hh_l0", &[48, 12]),

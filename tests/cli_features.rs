@@ -196,3 +196,83 @@ fn a_mistyped_corpus_path_is_an_error_and_creates_nothing() {
     assert!(!missing.exists());
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// The array of a `.npy` file of f32 (header parsed as numpy writes it).
+fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00", "{}", path.display());
+    let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
+    assert!(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"));
+    let shape = header
+        .split("'shape': (")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
+    let shape: Vec<usize> = shape
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let values: Vec<f32> = bytes[10 + len..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!(values.len(), shape.iter().product::<usize>());
+    (shape, values)
+}
+
+#[test]
+fn export_writes_each_utterance_as_npy_with_the_features_bit_for_bit() {
+    let root = corpus("cli-features-export");
+    let out = root.parent().unwrap().join("cli-features-export-npy");
+    let _ = std::fs::remove_dir_all(&out);
+    let o = vaeser(&[
+        "features",
+        "--corpus",
+        "ravdess",
+        "--data",
+        root.to_str().unwrap(),
+        "--no-cache",
+        "--export",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let index = std::fs::read_to_string(out.join("index.csv")).unwrap();
+    let rows: Vec<&str> = index.lines().skip(1).collect();
+    // The three good files; the empty and the non-audio ones are skipped.
+    assert_eq!(rows.len(), 3, "{index}");
+    for row in rows {
+        let f: Vec<&str> = row.split(',').collect();
+        let (shape, values) = read_npy(&out.join(f[5]));
+        let wav = walk_wavs(&root)
+            .into_iter()
+            .find(|p| p.file_stem().unwrap() == f[0])
+            .unwrap();
+        let lm = vaeser::audio::load_logmel(&wav).unwrap();
+        assert_eq!(shape, vec![lm.n_frames, vaeser::audio::N_MELS]);
+        assert_eq!(f[4], lm.n_frames.to_string());
+        let same = values
+            .iter()
+            .zip(&lm.data)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "{} differs from the in-memory features", f[5]);
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+fn walk_wavs(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk_wavs(&p));
+        } else if p.extension().is_some_and(|x| x == "wav") {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -3,11 +3,11 @@
 //! and speakers differ the way the generator promises, and a refusal to
 //! write over foreign data.
 
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use vaeser::corpus::synth::{self, Options, Size, Summary, Tag};
 use vaeser::corpus::{load, CorpusKind, Gender, LoadOptions};
+use vaeser::sha256::Sha256;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("vaeser-synth-{name}-{}", std::process::id()));
@@ -44,7 +44,7 @@ fn hash_tree(dir: &Path) -> BTreeMap<PathBuf, [u8; 32]> {
             } else {
                 let bytes = std::fs::read(&path).unwrap();
                 let rel = path.strip_prefix(dir).unwrap().to_path_buf();
-                out.insert(rel, Sha256::digest(&bytes).into());
+                out.insert(rel, Sha256::digest(&bytes));
             }
         }
     }

@@ -4,12 +4,15 @@
 
 use super::corpus_input::{progress, CorpusArgs};
 use super::Global;
-use crate::corpus::{self, Corpus, LoadOptions, Skipped, EMOTIONS};
+use crate::audio::{LogMel, N_MELS};
+use crate::corpus::{self, Corpus, LoadOptions, Skipped, Utterance, EMOTIONS};
 use crate::error::{Error, Result};
 use crate::features::cache::{check_writable, extract, CacheReport, ExtractOptions};
+use crate::features::npy::write_npy;
+use crate::fsutil::write_atomic;
 use crate::output_check::{check_output_file, OutputKind};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Compute (and cache) LogMel features for a corpus.
@@ -36,6 +39,11 @@ pub struct Args {
     /// Print the summary as JSON on stdout (the progress bar stays on stderr).
     #[arg(long)]
     pub json: bool,
+    /// Also write each utterance's LogMel frames to DIR/ID.npy (float32,
+    /// [frames, 80]; `numpy.load` reads them) and DIR/index.csv (id, label,
+    /// speaker, group, frames, file).
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
 }
 
 #[derive(serde::Serialize)]
@@ -98,6 +106,9 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
             progress: progress(),
         },
     )?;
+    if let Some(dir) = &args.export {
+        export(dir, &corpus.utterances, &extracted.logmels)?;
+    }
     let seconds = start.elapsed().as_secs_f64();
     let Corpus {
         utterances,
@@ -160,6 +171,35 @@ pub fn run(args: Args, global: &Global) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Writes every utterance's frames as `.npy` and an index of them.
+fn export(dir: &Path, utterances: &[Utterance], logmels: &[Option<LogMel>]) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut index = String::from("id,label,speaker,group,frames,file\n");
+    for (u, lm) in utterances.iter().zip(logmels) {
+        let Some(lm) = lm else { continue };
+        // Ids are file stems or corpus keys; a separator would leave DIR.
+        let file = format!("{}.npy", u.id.replace(['/', '\\'], "_"));
+        write_npy(&dir.join(&file), &[lm.n_frames, N_MELS], &lm.data)?;
+        let label = u.label.map_or("", |l| EMOTIONS[l]);
+        let fields = [u.id.as_str(), label, &u.speaker, &u.group];
+        for f in fields {
+            index.push_str(&csv_field(f));
+            index.push(',');
+        }
+        index.push_str(&format!("{},{}\n", lm.n_frames, csv_field(&file)));
+    }
+    write_atomic(&dir.join("index.csv"), index.as_bytes())
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 /// The cache file to use, checked to be writable before any work is done.

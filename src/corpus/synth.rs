@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 pub const README_MARKER: &str = "vaeser synthetic corpus";
 pub const README_NAME: &str = "README.txt";
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Size {
     /// About 250 short utterances: seconds to generate, minutes to run the
     /// whole experiment on.

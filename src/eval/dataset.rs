@@ -10,16 +10,17 @@ use crate::corpus::{self, Corpus, CorpusKind, LoadOptions, Skipped, Utterance, E
 use crate::error::{Error, Result};
 use crate::features::cache::{extract, ExtractOptions};
 use crate::features::segments::segments;
-use sha2::{Digest, Sha256};
+use crate::sha256::Sha256;
 use std::path::{Path, PathBuf};
 
 /// Which utterances the dimensional tasks use (SPEC §5).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum DimensionalUtterances {
     /// Every utterance with valence/arousal/dominance ratings, whatever its
     /// categorical label (on IEMOCAP also frustrated, surprised, xxx, ...).
     #[default]
-    #[value(name = "all")]
+    #[cfg_attr(feature = "cli", value(name = "all"))]
     Rated,
     /// Only the utterances of the four categorical classes.
     FourClass,

@@ -4,8 +4,8 @@
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::sha256::Sha256;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -62,7 +62,8 @@ pub fn row_label(model: &str) -> String {
 
 /// The value of the command line's learner option: a feature learner, or
 /// `none` for the classifier on the LogMel segments themselves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum LearnerChoice {
     /// Autoencoder.
     Ae,

@@ -3,4 +3,5 @@
 
 pub mod cache;
 pub mod normalize;
+pub mod npy;
 pub mod segments;

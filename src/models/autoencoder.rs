@@ -23,7 +23,8 @@ use crate::nn::params::ParamLayout;
 use serde::{Deserialize, Serialize};
 
 /// Which feature learner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum LearnerKind {
     /// Autoencoder: a dense code layer instead of the Gaussian layer.

@@ -3,7 +3,7 @@
 //! real step, a dense ReLU layer and a softmax output.
 //!
 //! The network itself (layout, workspace, forward and backward) is in
-//! [`super::classifier_net`], its training in [`super::classifier_fit`].
+//! [`super::classifier_net`], its training in [`crate::train::classifier`].
 
 use super::classifier_net::{run_all, Network};
 pub use super::classifier_net::{ClassifierShape, Sequence};
@@ -156,7 +156,7 @@ impl<B: Backend> Classifier<B> {
     }
 
     /// Mean cross-entropy over `batch` (one batch, in the given order) and
-    /// its gradient w.r.t. every parameter, laid out as [`Classifier::params`].
+    /// its gradient w.r.t. every parameter, laid out as the parameter arena (`Classifier::params`).
     pub fn loss_and_gradient(&self, batch: &[Sequence<'_>]) -> Result<(f32, Vec<f32>)> {
         let be = &self.backend;
         let net = Network::new(&self.shape)?;
@@ -240,8 +240,7 @@ impl<B: Backend> Classifier<B> {
         ck.check_holds_values(prefix, shape.param_count_bound()?)?;
         ck.check_finite(prefix)?;
         let net = Network::new(&shape).map_err(|e| Error::format(ck.source(), e.to_string()))?;
-        let mut params = vec![0.0; net.layout().len()];
-        ck.read_params(prefix, net.layout(), &mut params)?;
+        let params = ck.params(prefix, net.layout())?;
         Self::from_params(backend, shape, &params)
     }
 }

@@ -495,8 +495,7 @@ impl<B: Backend> FeatureLearner<B> {
         ck.check_holds_values(prefix, count)?;
         ck.check_finite(prefix)?;
         let net = Autoencoder::new(shape)?;
-        let mut params = vec![0.0; net.layout().len()];
-        ck.read_params(prefix, net.layout(), &mut params)?;
+        let params = ck.params(prefix, net.layout())?;
         FeatureLearner::from_host(
             backend,
             net,

@@ -5,7 +5,12 @@
 //! This is the only module that knows how a bar is drawn; the rest of the
 //! library sees [`Progress`], a handle that counts work done and prints
 //! lines without tearing the bar.
+//!
+//! Without the `cli` feature the library draws no bar: a [`Progress`] is
+//! always hidden and prints its lines plainly, so callers need no feature
+//! checks of their own.
 
+#[cfg(feature = "cli")]
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,9 +27,38 @@ pub fn quiet() -> bool {
     QUIET.load(Ordering::Relaxed)
 }
 
-/// Whether a bar would be drawn: stderr is a terminal and output is not quiet.
+/// Whether a bar would be drawn: stderr is a terminal, output is not quiet
+/// and the build has the `cli` feature.
 pub fn enabled() -> bool {
-    !quiet() && std::io::stderr().is_terminal()
+    cfg!(feature = "cli") && !quiet() && std::io::stderr().is_terminal()
+}
+
+/// Stands in for indicatif's bar in a build without it: no value exists, so
+/// a `Progress` is always hidden and these methods are never called.
+#[cfg(not(feature = "cli"))]
+#[derive(Clone)]
+enum ProgressBar {}
+
+#[cfg(not(feature = "cli"))]
+impl ProgressBar {
+    fn position(&self) -> u64 {
+        match *self {}
+    }
+    fn length(&self) -> Option<u64> {
+        match *self {}
+    }
+    fn inc(&self, _n: u64) {
+        match *self {}
+    }
+    fn reset_eta(&self) {
+        match *self {}
+    }
+    fn println(&self, _line: &str) {
+        match *self {}
+    }
+    fn finish_and_clear(&self) {
+        match *self {}
+    }
 }
 
 /// A count of work done out of a known total, shared by every thread of a
@@ -56,6 +90,11 @@ impl Progress {
         if !enabled() {
             return Self::hidden();
         }
+        Self::drawn(len, what)
+    }
+
+    #[cfg(feature = "cli")]
+    fn drawn(len: u64, what: &str) -> Self {
         let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
@@ -66,6 +105,11 @@ impl Progress {
         );
         bar.set_message(what.to_string());
         Progress { bar: Some(bar) }
+    }
+
+    #[cfg(not(feature = "cli"))]
+    fn drawn(_len: u64, _what: &str) -> Self {
+        Self::hidden()
     }
 
     /// Whether a bar is drawn.

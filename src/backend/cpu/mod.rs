@@ -6,16 +6,26 @@
 //! splits work only over disjoint outputs, so results never depend on the
 //! number of threads.
 
+// The kernels are public for the benches and the kernel tests only: they
+// are not part of the library's interface (the `Backend` trait is), hence
+// hidden from its documentation.
+#[doc(hidden)]
 pub mod adam;
+#[doc(hidden)]
 pub mod gaussian;
+#[doc(hidden)]
 pub mod gemm;
+#[doc(hidden)]
 pub mod loss;
+#[doc(hidden)]
 pub mod lstm;
+#[doc(hidden)]
 pub mod lstm_cell;
 // Needs Rust >= 1.89 for AVX-512 (see build.rs); the crate's minimum is 1.80.
 #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
 #[allow(clippy::incompatible_msrv)]
 mod lstm_packed;
+#[doc(hidden)]
 pub mod simd;
 
 use super::{Activation, AdamStep, Backend, Gemm, LstmShape};
@@ -36,6 +46,7 @@ fn zeroed<T: Clone + Default>(len: usize, what: &str) -> Result<Vec<T>> {
             len.saturating_mul(std::mem::size_of::<T>())
         ))
     })?;
+    crate::hugepages::advise(&mut v);
     v.resize(len, T::default());
     Ok(v)
 }
