@@ -9,6 +9,7 @@
 pub mod adam;
 pub mod gaussian;
 pub mod gemm;
+pub mod isa;
 pub mod loss;
 pub mod lstm;
 pub mod lstm_cell;
@@ -17,6 +18,9 @@ pub mod lstm_cell;
 #[allow(clippy::incompatible_msrv)]
 mod lstm_packed;
 pub mod simd;
+#[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+#[allow(clippy::incompatible_msrv)]
+mod simd16;
 
 use super::{Activation, AdamStep, Backend, Gemm, LstmShape};
 use crate::error::{Error, Result};
@@ -219,17 +223,12 @@ impl Backend for Cpu {
     }
 }
 
-/// The SIMD instruction sets the kernels use: `wide`'s, fixed when the
-/// crate is compiled, and matrixmultiply's, chosen from the CPU at run time.
-/// Results are bit-identical for one pair of them.
+/// The SIMD instruction sets the kernels use: the element-wise kernels'
+/// (chosen at run time, `isa.rs`; both give the same bits) and
+/// matrixmultiply's, chosen from the CPU at run time. Results are
+/// bit-identical for one GEMM kernel.
 pub fn instruction_sets() -> String {
-    let compiled = if cfg!(target_feature = "avx512f") {
-        "avx512f"
-    } else if cfg!(all(target_feature = "avx2", target_feature = "fma")) {
-        "avx2+fma"
-    } else {
-        "sse2"
-    };
+    let compiled = isa::element_wise().name();
     #[cfg(target_arch = "x86_64")]
     let gemm = if std::is_x86_feature_detected!("avx512f") {
         "avx512f"
