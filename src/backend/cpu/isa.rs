@@ -38,14 +38,23 @@ impl ElementWise {
 
 /// The element-wise instruction set of this process (detected once).
 pub fn element_wise() -> ElementWise {
-    static CHOICE: OnceLock<ElementWise> = OnceLock::new();
+    if avx512_allowed() {
+        ElementWise::Lanes16
+    } else {
+        ElementWise::Lanes8
+    }
+}
+
+/// Whether this process runs its own AVX-512 kernels (the 16-lane
+/// element-wise kernels and `gemm512.rs`): the build has them, the CPU has
+/// AVX-512F and `VAESER_NO_AVX512=1` is not set. Decided once. Neither
+/// choice changes a bit of any result; the variable exists to compare
+/// speeds side by side and to run the portable paths on this hardware.
+pub fn avx512_allowed() -> bool {
+    static CHOICE: OnceLock<bool> = OnceLock::new();
     *CHOICE.get_or_init(|| {
         let forced_off = std::env::var_os("VAESER_NO_AVX512").is_some_and(|v| v == "1");
-        if !forced_off && lanes16_available() {
-            ElementWise::Lanes16
-        } else {
-            ElementWise::Lanes8
-        }
+        !forced_off && lanes16_available()
     })
 }
 

@@ -9,6 +9,9 @@
 pub mod adam;
 pub mod gaussian;
 pub mod gemm;
+#[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+#[allow(clippy::incompatible_msrv)]
+mod gemm512;
 pub mod isa;
 pub mod loss;
 pub mod lstm;
