@@ -18,9 +18,9 @@
 mod peak;
 
 use peak::median;
-use std::time::Instant;
 use std::hint::black_box;
 use std::path::Path;
+use std::time::Instant;
 use vaeser::backend::cpu::Cpu;
 use vaeser::config::{ClassifierConfig, LearnerConfig, SegmentConfig};
 use vaeser::features::segments::segments;
@@ -128,7 +128,11 @@ fn main() {
     let model = bundle();
     // A voiced-like signal: a few harmonics under a slow envelope, plus noise.
     let mut noise = vec![0.0f32; SECONDS * RATE as usize];
-    vaeser::nn::init::uniform(&mut vaeser::rng::stream(2, "bench-audio", 0, 0), 0.01, &mut noise);
+    vaeser::nn::init::uniform(
+        &mut vaeser::rng::stream(2, "bench-audio", 0, 0),
+        0.01,
+        &mut noise,
+    );
     let samples: Vec<f32> = noise
         .iter()
         .enumerate()
@@ -174,7 +178,13 @@ fn main() {
             for _ in 0..rounds {
                 let stages: [&dyn Fn(); 5] = [
                     &|| drop(black_box(logmel_of(&samples, RATE))),
-                    &|| drop(black_box(segments(&logmel, &model.learner.segments, source))),
+                    &|| {
+                        drop(black_box(segments(
+                            &logmel,
+                            &model.learner.segments,
+                            source,
+                        )))
+                    },
                     &|| {
                         drop(black_box(
                             model.learner.encode_utterance(&segs, None, &options),

@@ -349,14 +349,13 @@ unsafe fn tile<const R: usize, const FULL: bool>(
     }
     let beta = _mm512_set1_ps(e.beta);
     for (r, acc) in acc.iter().enumerate() {
-        for q in 0..4 {
-            let m = e.store[q];
+        for (q, (&sum, &m)) in acc.iter().zip(&e.store).enumerate() {
             if m == 0 {
                 continue;
             }
             let dst = c.add(r * ldc + q * LANES);
             let v = if e.first && e.beta == 0.0 {
-                acc[q]
+                sum
             } else {
                 let old = _mm512_maskz_loadu_ps(m, dst);
                 let old = if e.first {
@@ -364,7 +363,7 @@ unsafe fn tile<const R: usize, const FULL: bool>(
                 } else {
                     old
                 };
-                _mm512_add_ps(old, acc[q])
+                _mm512_add_ps(old, sum)
             };
             _mm512_mask_storeu_ps(dst, m, v);
         }
