@@ -1,7 +1,8 @@
 //! Ctrl-C and SIGTERM: the first signal asks the run to stop at the next
 //! training step (the fold in progress is abandoned, every completed fold
-//! is already on disk), so the command can write what is complete and say
-//! how to resume; a second signal stops at once, removing this process's
+//! is already on disk) or, while a corpus's features are computed, before
+//! the next file (those computed go into the cache), so the command can
+//! write what is complete and say how to resume; a second signal stops at once, removing this process's
 //! temporary files first.
 //!
 //! A flag polled by the training loops rather than work done inside the
@@ -37,6 +38,18 @@ pub fn install() {
             eprintln!("warning: cannot install the interrupt handler: {e}");
         }
     });
+}
+
+/// Asks the run to stop, as the first signal does: for programs that embed
+/// the library and handle signals (or a stop button) themselves.
+pub fn request() {
+    REQUESTED.store(true, Ordering::SeqCst);
+}
+
+/// Withdraws a stop request once it has been handled, so that a program
+/// embedding the library can start another run in the same process.
+pub fn reset() {
+    REQUESTED.store(false, Ordering::SeqCst);
 }
 
 /// Whether a stop was asked for.

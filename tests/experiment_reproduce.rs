@@ -165,12 +165,34 @@ fn every_cell_is_produced_above_chance_and_identical_on_one_and_two_threads() {
     assert!(lr > 0.5, "logistic regression UA {lr}");
     let raw = baseline("LogMel", Subset::Complete).summary.pooled.ua;
     assert!(raw > 0.3, "LSTM on LogMel UA {raw}");
-    // Paired comparisons: 3 model pairs and 3 x 3 baseline-model pairs per subset.
-    assert_eq!(results.comparisons.len(), 3 * (3 + 9));
+    // Paired comparisons: 3 model pairs and 3 x 3 baseline-model pairs per
+    // group, for the 3 subsets of Table 1 and the 3 dimensions of Table 2,
+    // each over the folds of its own protocol (one seed).
+    assert_eq!(results.comparisons.len(), (3 + 3) * (3 + 9));
     for c in &results.comparisons {
-        assert_eq!(c.units, 5, "{c:?}");
+        let folds = results
+            .table1
+            .iter()
+            .chain(&results.table2)
+            .find(|m| m.id() == c.a)
+            .map(|m| m.folds.len())
+            .unwrap();
+        let expected = if c.task == Task::Categorical {
+            5
+        } else {
+            folds
+        };
+        assert_eq!(c.units, expected, "{c:?}");
         assert!(c.p_value > 0.0 && c.p_value <= 1.0, "{c:?}");
     }
+    assert_eq!(
+        results
+            .comparisons
+            .iter()
+            .filter(|c| c.task == Task::Valence)
+            .count(),
+        3 + 9
+    );
     assert!(report.contains("## Paired comparisons (UA)"), "{report}");
     assert!(report.contains("| majority class | complete |"), "{report}");
     assert!(

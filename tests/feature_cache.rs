@@ -3,26 +3,12 @@
 
 mod common;
 
-use common::{scratch, set_modified_ago, write_wav};
+use common::{scratch, set_modified_ago, utterance, write_wav};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vaeser::audio::load_logmel;
 use vaeser::corpus::Utterance;
 use vaeser::features::cache::{extract, ExtractOptions, Extracted};
-
-fn utterance(path: PathBuf) -> Utterance {
-    Utterance {
-        id: path.file_stem().unwrap().to_string_lossy().into_owned(),
-        path,
-        label: Some(0),
-        speaker: "s".into(),
-        gender: None,
-        group: "g".into(),
-        dialog: None,
-        improvised: None,
-        vad: None,
-    }
-}
 
 /// Four short WAV files last modified an hour ago, as in a corpus at rest.
 fn corpus(name: &str) -> (PathBuf, Vec<Utterance>) {

@@ -216,7 +216,7 @@ pub fn try_to_rate(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
         out.extend_from_slice(samples);
         return Ok(out);
     }
-    Resampler::new(from, to).try_process(samples)
+    shared(from, to).try_process(samples)
 }
 
 /// Band-limited resampling from `from` Hz to `to` Hz (a copy when equal).
@@ -224,12 +224,67 @@ pub fn to_rate(samples: &[f32], from: u32, to: u32) -> Vec<f32> {
     if from == to {
         return samples.to_vec();
     }
-    Resampler::new(from, to).process(samples)
+    shared(from, to).process(samples)
+}
+
+/// Rate pairs whose built resampler is kept for the rest of the process.
+const CACHED_PAIRS: usize = 8;
+
+/// The resampler for a rate pair, built once per process: a corpus or a
+/// batch `predict` holds thousands of files at the same one or two rates,
+/// and building the phase table (up to a million windowed-sinc values) per
+/// file would cost more than resampling a short file. A resampler depends
+/// on its two rates only, so sharing one changes no output bit. The cache
+/// is bounded (a corpus of many odd rates rebuilds beyond the first few).
+fn shared(from: u32, to: u32) -> std::sync::Arc<Resampler> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Cache = Mutex<Vec<((u32, u32), Arc<Resampler>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
+    if let Some((_, r)) = cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(pair, _)| *pair == (from, to))
+    {
+        return Arc::clone(r);
+    }
+    // Built outside the lock: other threads resampling at other rates need
+    // not wait for this table.
+    let built = Arc::new(Resampler::new(from, to));
+    let mut entries = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, r)) = entries.iter().find(|(pair, _)| *pair == (from, to)) {
+        return Arc::clone(r);
+    }
+    if entries.len() < CACHED_PAIRS {
+        entries.push(((from, to), Arc::clone(&built)));
+    }
+    built
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_shared_resampler_gives_the_output_of_a_fresh_one() {
+        let x: Vec<f32> = (0..4410)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+            .collect();
+        let fresh = Resampler::new(44_100, 16_000).process(&x);
+        for _ in 0..2 {
+            let via_cache = try_to_rate(&x, 44_100, 16_000).unwrap();
+            assert_eq!(
+                fresh.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                via_cache.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+        }
+        assert!(Arc::ptr_eq(
+            &shared(44_100, 16_000),
+            &shared(44_100, 16_000)
+        ));
+    }
 
     #[test]
     fn stored_and_on_the_fly_coefficients_give_identical_output() {

@@ -271,7 +271,10 @@ pub trait Backend: Clone + Send + Sync {
     ///
     /// - `lengths: [batch]`: real steps of each sequence (`1..=steps`); past
     ///   its end a sequence's state is carried unchanged (`c_t = c_{t-1}`,
-    ///   `h_t = h_{t-1}`) and its gate rows are left as they were;
+    ///   `h_t = h_{t-1}`) and its gate rows hold unspecified values (a
+    ///   backend may run the recurrent product over the whole batch and add
+    ///   it there too; nothing reads them: the backward pass zeroes their
+    ///   gradient);
     /// - `w_hh: [4H, H]`, `bias: [4H]` (`b_ih + b_hh`);
     /// - `gates: [steps * batch, 4H]` holds `x W_ih^T` on entry and the
     ///   activated gates of every real step on exit;

@@ -238,13 +238,12 @@ pub fn summarise(results: &mut ExperimentResults) -> Result<()> {
         }
     }
     results.across_seeds = across;
-    let categorical: Vec<CellResult> = results
-        .baselines
-        .iter()
-        .filter(|c| c.task == Task::Categorical)
-        .cloned()
-        .collect();
-    results.comparisons = compare_all(&results.table1, &categorical);
+    // Each model is compared with the baselines of its own task and subset
+    // (compare_all groups by them): Table 1's on the categorical task,
+    // Table 2's on each dimension, all by UA over the same units (SPEC §5).
+    let mut comparisons = compare_all(&results.table1, &results.baselines);
+    comparisons.extend(compare_all(&results.table2, &results.baselines));
+    results.comparisons = comparisons;
     Ok(())
 }
 

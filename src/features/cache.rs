@@ -106,6 +106,11 @@ pub fn extract(utterances: &[Utterance], options: &ExtractOptions<'_>) -> Result
         .zip(utterances.par_iter())
         .filter(|(r, _)| r.is_none())
         .for_each(|(r, u)| {
+            // After Ctrl-C the files not yet started are left alone; those
+            // done are kept (below) so that the next run reuses them.
+            if crate::interrupt::requested() {
+                return;
+            }
             *r = Some(load_logmel(&u.path));
             if let Some(b) = &bar {
                 b.inc(1);
@@ -113,6 +118,20 @@ pub fn extract(utterances: &[Utterance], options: &ExtractOptions<'_>) -> Result
         });
     if let Some(b) = bar {
         b.finish_and_clear();
+    }
+    if crate::interrupt::requested() {
+        if let Some(path) = options.cache {
+            let entries: Vec<(&Stamp, &LogMel)> = stamps
+                .iter()
+                .zip(&results)
+                .filter_map(|(s, r)| match r {
+                    Some(Ok(lm)) => Some((s.as_ref()?, lm)),
+                    _ => None,
+                })
+                .collect();
+            crate::fsutil::write_atomic(path, &encode(&entries))?;
+        }
+        crate::interrupt::check()?;
     }
 
     let mut out = Extracted::default();

@@ -95,3 +95,18 @@ pub fn utterance_rows(corpus: &Corpus) -> Vec<UtteranceRow<'_>> {
         })
         .collect()
 }
+
+/// A labelled utterance of one speaker at `path`, its id the file stem.
+pub fn utterance(path: PathBuf) -> vaeser::corpus::Utterance {
+    vaeser::corpus::Utterance {
+        id: path.file_stem().unwrap().to_string_lossy().into_owned(),
+        path,
+        label: Some(0),
+        speaker: "s".into(),
+        gender: None,
+        group: "g".into(),
+        dialog: None,
+        improvised: None,
+        vad: None,
+    }
+}
