@@ -12,9 +12,11 @@
 //! that stay within a few ulp of the exact values; they are tested against
 //! f64 references.
 
-use super::isa::{element_wise, ElementWise};
 #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
-use super::simd16;
+use super::{
+    isa::{element_wise, ElementWise},
+    simd16,
+};
 use crate::backend::Activation;
 use rayon::prelude::*;
 use wide::{f32x8, i32x8, CmpGe, CmpGt, CmpLt};
@@ -112,13 +114,15 @@ pub fn bias_act_forward(act: Activation, cols: usize, bias: &[f32], x: &mut [f32
         x.len()
     );
     let chunk = chunk_len(x.len(), cols);
-    let isa = element_wise();
-    let run = |part: &mut [f32]| match act {
+    let run = |part: &mut [f32]| {
         #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
-        // SAFETY: `Lanes16` is only chosen where AVX-512F runs; the shapes
-        // were checked above and every part is whole rows.
-        _ if isa == ElementWise::Lanes16 => unsafe { simd16::bias_rows(act, cols, bias, part) },
-        _ => bias_act_rows8(act, cols, bias, part),
+        if element_wise() == ElementWise::Lanes16 {
+            // SAFETY: `Lanes16` is only chosen where AVX-512F runs; the
+            // shapes were checked above and every part is whole rows.
+            unsafe { simd16::bias_rows(act, cols, bias, part) };
+            return;
+        }
+        bias_act_rows8(act, cols, bias, part)
     };
     if chunk >= x.len() {
         run(x);
