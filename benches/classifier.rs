@@ -70,7 +70,6 @@ impl Corpus {
             label_names: &self.names,
             seed: 1,
             fold: Some(0),
-            progress: false,
         };
         fit_bucketed(
             &Cpu,

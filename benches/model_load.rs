@@ -50,7 +50,6 @@ fn model_file() -> PathBuf {
             label_names: &names,
             seed: 1,
             fold: None,
-            progress: false,
         },
         &mut JsonLinesLog::in_memory(),
     )

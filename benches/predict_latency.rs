@@ -61,7 +61,6 @@ fn bundle() -> ModelBundle<Cpu> {
             label_names: &names,
             seed: 1,
             fold: None,
-            progress: false,
         },
         &mut JsonLinesLog::in_memory(),
     )

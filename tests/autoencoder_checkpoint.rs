@@ -44,7 +44,6 @@ fn train(kind: LearnerKind) -> FeatureLearner<Cpu> {
         label_names: &names,
         seed: 4,
         fold: Some(2),
-        progress: false,
     };
     fit(&Cpu, &req, &mut JsonLinesLog::in_memory()).unwrap()
 }

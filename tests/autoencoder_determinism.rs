@@ -35,7 +35,6 @@ fn train_bytes(threads: usize, seed: u64, data: &[f32]) -> Vec<u8> {
         label_names: &names,
         seed,
         fold: Some(1),
-        progress: false,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

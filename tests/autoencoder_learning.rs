@@ -74,7 +74,6 @@ fn reconstruction_falls_by_a_large_factor_for_ae_vae_and_cvae() {
             label_names: &names,
             seed: 3,
             fold: Some(0),
-            progress: false,
         };
         let learner = fit(&Cpu, &req, &mut log).unwrap();
         let epochs: Vec<EpochRecord> = log

@@ -92,7 +92,6 @@ fn learns_a_sequence_task_and_keeps_the_best_epoch() {
         label_names: &names,
         seed: 7,
         fold: Some(0),
-        progress: false,
     };
     let mut log = JsonLinesLog::in_memory();
     let fitted = fit(&request, &mut log).unwrap();
@@ -187,7 +186,6 @@ fn train_small(seed: u64) -> ClassifierFit {
             label_names: &names,
             seed,
             fold: Some(1),
-            progress: false,
         },
         &mut JsonLinesLog::in_memory(),
     )
@@ -239,7 +237,6 @@ fn without_validation_it_trains_every_epoch_and_keeps_the_last() {
         label_names: &names,
         seed: 1,
         fold: None,
-        progress: false,
     };
     let fitted = fit(&request, &mut JsonLinesLog::in_memory()).unwrap();
     assert_eq!(fitted.epochs.len(), 3);
@@ -268,7 +265,6 @@ fn bad_input_is_a_clear_error() {
         label_names: &names,
         seed: 1,
         fold: None,
-        progress: false,
     };
     let err = fit(&request, &mut JsonLinesLog::in_memory())
         .unwrap_err()

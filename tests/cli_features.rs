@@ -1,6 +1,6 @@
 //! `vaeser features` end to end on a small RAVDESS-layout corpus with two bad
-//! files: summary (text and JSON), cache reuse, --strict, and the default
-//! cache place in a read-only corpus directory.
+//! files: summary (text and JSON), cache reuse, --strict, and the cache of
+//! a read-only corpus (in the user's cache directory).
 
 mod common;
 
@@ -128,12 +128,24 @@ fn features_summarise_cache_and_skip() {
 }
 
 #[test]
-fn a_read_only_corpus_needs_an_explicit_cache_place() {
+fn a_read_only_corpus_caches_in_the_users_cache_directory_or_needs_an_explicit_place() {
     let root = corpus("cli-features-read-only");
     std::fs::remove_file(root.join("Actor_06/03-01-04-01-01-01-06.wav")).unwrap();
     let data = root.to_str().unwrap();
+    let xdg = root.with_extension("xdg");
     std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let refused = vaeser(&["features", "--corpus", "ravdess", "--data", data]);
+    let features = |env: Option<&Path>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaeser"));
+        cmd.args(["features", "--corpus", "ravdess", "--data", data, "--json"]);
+        match env {
+            Some(dir) => cmd.env("XDG_CACHE_HOME", dir),
+            None => cmd.env_remove("XDG_CACHE_HOME").env_remove("HOME"),
+        };
+        cmd.output().unwrap()
+    };
+    let cached = features(Some(&xdg));
+    let reused = features(Some(&xdg));
+    let refused = features(None);
     let elsewhere = root
         .parent()
         .unwrap()
@@ -156,6 +168,12 @@ fn a_read_only_corpus_needs_an_explicit_cache_place() {
         "{stderr}"
     );
     assert!(!root.join(".vaeser-cache").exists());
+    assert_eq!(json(&cached)["with_features"], 3);
+    assert_eq!(json(&reused)["cache"]["reused"], 3);
+    let file = json(&cached)["cache_file"].as_str().unwrap().to_string();
+    assert!(Path::new(&file).starts_with(xdg.join("vaeser")), "{file}");
+    assert_eq!(json(&reused)["cache_file"], file.as_str());
+    std::fs::remove_dir_all(&xdg).unwrap();
     assert_eq!(json(&explicit)["with_features"], 3);
     assert!(Path::new(&elsewhere).is_file());
     std::fs::remove_file(&elsewhere).unwrap();

@@ -76,7 +76,6 @@ fn vae_params<B: Backend>(be: &B, data: &[f32]) -> Vec<f32> {
         label_names: &names,
         seed: 3,
         fold: Some(1),
-        progress: false,
     };
     fit_learner(be, &req, &mut JsonLinesLog::in_memory())
         .unwrap()
@@ -132,7 +131,6 @@ fn classifier_params<B: Backend>(be: &B, data: &[(Vec<f32>, usize, usize)]) -> V
         label_names: &names,
         seed: 5,
         fold: Some(1),
-        progress: false,
     };
     fit_classifier(be, &req, &mut JsonLinesLog::in_memory())
         .unwrap()

@@ -1,7 +1,8 @@
 //! `vaeser reproduce` end to end on the small synthetic corpus with a tiny
 //! configuration: every cell of Table 1, Table 2 and the sweep is produced,
 //! accuracy is clearly above chance, and the run gives the same bytes with
-//! one thread and with two.
+//! one thread (folds one after the other) and with two (two folds at a
+//! time, one thread each).
 
 mod experiment_support;
 

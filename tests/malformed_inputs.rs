@@ -425,7 +425,6 @@ fn learner_bytes() -> Vec<u8> {
             label_names: &names,
             seed: 1,
             fold: None,
-            progress: false,
         },
         &mut JsonLinesLog::in_memory(),
     )
@@ -808,7 +807,6 @@ fn output_cases(dir: &Path) -> Vec<Case> {
                     label_names: &[],
                     seed: 1,
                     fold: None,
-                    progress: false,
                 },
                 &mut JsonLinesLog::in_memory(),
             )

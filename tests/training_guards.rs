@@ -52,7 +52,6 @@ fn feature_learner_with_absurd_learning_rate_stops_naming_epoch_and_step() {
                 label_names: &names(),
                 seed: 1,
                 fold: Some(2),
-                progress: false,
             },
             &mut log,
         )
@@ -103,7 +102,6 @@ fn classifier_with_absurd_learning_rate_stops_and_one_class_answers_are_flagged(
         label_names: &[],
         seed: 1,
         fold: Some(0),
-        progress: false,
     };
     let names = names();
     let absurd = ClassifierConfig {

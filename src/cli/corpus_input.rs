@@ -7,7 +7,6 @@ use crate::config::SegmentConfig;
 use crate::corpus::{self, Corpus, CorpusKind, LoadOptions, Skipped, Utterance};
 use crate::error::{Error, Result};
 use crate::features::segments::segment_utterances;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// How many skipped files are listed one by one before the rest is counted.
@@ -145,7 +144,7 @@ pub fn segment(
     Ok(segments)
 }
 
-/// Whether progress bars should be drawn (only on a terminal).
+/// Whether progress bars should be drawn (only on a terminal, without `--quiet`).
 pub fn progress() -> bool {
-    std::io::stderr().is_terminal()
+    crate::train::progress::enabled()
 }

@@ -1,7 +1,7 @@
 //! `vaeser crossval`: one table cell, cross-validated.
 
 use super::config::ConfigArgs;
-use super::run_args::{progress, CorpusArgs};
+use super::run_args::CorpusArgs;
 use super::seed::SeedArg;
 use super::seeds_arg::SeedsArgs;
 use super::Global;
@@ -18,6 +18,7 @@ use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
 use crate::eval::seeds::{interval_text, CellSeeds, SeedSummary};
 use crate::fsutil::write_atomic;
 use crate::output_check::{check_output_dir, OutputKind};
+use crate::train::progress::Progress;
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -31,7 +32,10 @@ RAVDESS actor group, EmoDB speaker, manifest fold); valence, arousal and dominan
 low < 3, mid = 3, high > 3) leave one speaker out. Prints WA, UA and macro F1 pooled over the \
 folds and as the mean ± std of the per-fold values, and the pooled confusion matrix. Writes \
 OUT/<cell>.json (every number), OUT/cells/<cell>/fold-N.json (each completed fold, for \
---resume) with the folds' JSON-lines training logs, OUT/manifest.json and OUT/skipped.json."
+--resume) with the folds' JSON-lines training logs, OUT/figures/ (the confusion matrix and \
+the training curves of every fold, the kept epoch marked), OUT/manifest.json and \
+OUT/skipped.json. With several threads, folds run at the same time, one thread each; the \
+results are the same whatever the number of threads."
 )]
 pub struct Args {
     #[command(flatten)]
@@ -138,6 +142,10 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         );
     }
     let seeds = args.seeds.resolve(args.seed.seed)?;
+    let bar = {
+        let driver = Driver::new(backend, &data, &config, DriverOptions::default());
+        Progress::new(driver.cell_steps(&spec)? * seeds.0.len() as u64, &spec.id())
+    };
     let mut runs = Vec::with_capacity(seeds.0.len());
     let mut folds_computed = 0;
     let limit = stop_after_folds()?;
@@ -150,15 +158,21 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
                 seed,
                 out: Some(args.out.clone()),
                 resume: args.resume,
-                progress: progress(),
+                progress: bar.clone(),
+                fold_workers: global.fold_workers(),
                 verbose: true,
                 stop_after_folds: limit.map(|l| l.saturating_sub(folds_computed)),
                 shard: None,
                 first_job: 0,
             },
         );
+        let started = std::time::Instant::now();
+        let outcome = driver.run_cell(&spec);
+        if outcome.is_err() {
+            bar.finish();
+        }
         let outcome = super::interrupted::finish(
-            driver.run_cell(&spec),
+            outcome,
             &args.out,
             &data,
             &config,
@@ -178,8 +192,13 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
             &format!("{} seed {seed}", spec.id()),
             &outcome.timings,
         );
+        clock.record(
+            &format!("{} seed {seed}: wall", spec.id()),
+            started.elapsed().as_secs_f64(),
+        );
         runs.push(outcome.result);
     }
+    bar.finish();
     let json = if runs.len() == 1 {
         serde_json::to_string_pretty(&runs[0])
     } else {
@@ -193,6 +212,16 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     .map_err(|e| Error::config(format!("results do not serialise: {e}")))?;
     let result_path = args.out.join(format!("{}.json", spec.id()));
     write_atomic(&result_path, json.as_bytes())?;
+    for run in &runs {
+        let suffix = if runs.len() > 1 {
+            format!("_seed{}", run.seed)
+        } else {
+            String::new()
+        };
+        for (name, svg) in crate::eval::report::cell_figures(run, &suffix) {
+            write_atomic(&args.out.join("figures").join(name), svg.as_bytes())?;
+        }
+    }
     write_atomic(
         &args.out.join("skipped.json"),
         serde_json::to_string_pretty(&data.skipped)

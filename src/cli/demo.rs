@@ -76,6 +76,8 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
                 allow_outside: false,
             },
             cache: None,
+            // The corpus was just generated: nothing to reuse.
+            no_cache: true,
         },
         &config,
         &config_args.describe(),
@@ -92,7 +94,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
             out: &run_dir,
         },
         args.seed.seed,
-        global.force,
+        global,
         backend,
     )?;
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());

@@ -6,9 +6,7 @@ use super::corpus_input::{progress, CorpusArgs};
 use super::Global;
 use crate::corpus::{self, Corpus, LoadOptions, Skipped, EMOTIONS};
 use crate::error::{Error, Result};
-use crate::features::cache::{
-    check_writable, default_cache_path, extract, CacheReport, ExtractOptions,
-};
+use crate::features::cache::{check_writable, extract, CacheReport, ExtractOptions};
 use crate::output_check::{check_output_file, OutputKind};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,7 +26,8 @@ pub struct Args {
     #[command(flatten)]
     pub corpus: CorpusArgs,
     /// Cache file [default: DATA/.vaeser-cache/logmel.bin, next to the CSV
-    /// for a manifest].
+    /// for a manifest; for a read-only corpus, a file named after the
+    /// corpus in $XDG_CACHE_HOME/vaeser or ~/.cache/vaeser].
     #[arg(long, value_name = "FILE")]
     pub cache: Option<PathBuf>,
     /// Compute everything, neither reading nor writing a cache.
@@ -175,31 +174,7 @@ fn cache_location(args: &Args) -> Result<PathBuf> {
             })?;
             Ok(path.clone())
         }
-        None => {
-            let path = default_cache_path(&args.corpus.data);
-            // A corpus directory without write permission is kept read-only
-            // on purpose, even for a user (root) whom the system would let
-            // write there.
-            let corpus_dir = path.parent().and_then(|p| p.parent());
-            if let Some(dir) = corpus_dir
-                .filter(|d| std::fs::metadata(d).is_ok_and(|m| m.permissions().readonly()))
-            {
-                return Err(Error::config(format!(
-                    "the corpus directory {} is read-only, so the feature cache cannot go to \
-                     its default place {}; pass --cache FILE to keep it elsewhere, or --no-cache",
-                    dir.display(),
-                    path.display()
-                )));
-            }
-            check_writable(&path).map_err(|e| {
-                Error::config(format!(
-                    "cannot write the feature cache at its default place {} ({e}); \
-                     pass --cache FILE to keep it elsewhere, or --no-cache",
-                    path.display()
-                ))
-            })?;
-            Ok(path)
-        }
+        None => crate::features::cache::cache_location(&args.corpus.data),
     }
 }
 

@@ -101,7 +101,6 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
         label_names: &label_names,
         seed: args.seed.seed,
         fold,
-        progress: corpus_input::progress(),
     };
     let mut log = JsonLinesLog::to_file(&log_path);
     let started = Instant::now();

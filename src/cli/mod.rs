@@ -68,6 +68,22 @@ pub struct Global {
     /// NVIDIA GPU; needs a build with `--features cuda`).
     #[arg(long, global = true, default_value = "cpu", value_name = "DEVICE", value_parser = parse_device)]
     pub device: Device,
+    /// No progress bar and no per-epoch lines: only whole lines about
+    /// stages and folds, as when stderr is not a terminal.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+impl Global {
+    /// Folds of a cross-validation computed at the same time: one per
+    /// thread on the CPU (each fold then runs on one thread), one at a time
+    /// on a GPU.
+    pub fn fold_workers(&self) -> usize {
+        match self.device {
+            Device::Cpu => rayon::current_num_threads(),
+            Device::Cuda => 1,
+        }
+    }
 }
 
 fn parse_device(s: &str) -> std::result::Result<Device, String> {
@@ -136,6 +152,7 @@ pub fn run(cli: Cli) -> Result<()> {
             .map_err(|e| Error::usage(format!("--threads {n}: cannot start the threads: {e}")))?;
     }
     let g = &cli.global;
+    crate::train::progress::set_quiet(g.quiet);
     match g.device {
         Device::Cpu => run_on(&Cpu, cli.command, g),
         Device::Cuda => run_on_cuda(cli.command, g),

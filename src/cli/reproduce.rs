@@ -1,7 +1,7 @@
 //! `vaeser reproduce`: the paper's whole experiment on one corpus.
 
 use super::config::ConfigArgs;
-use super::run_args::{progress, CorpusArgs};
+use super::run_args::CorpusArgs;
 use super::seed::SeedArg;
 use super::seeds_arg::SeedsArgs;
 use super::Global;
@@ -16,6 +16,7 @@ use crate::eval::resume::{refuse_to_overwrite, stop_after_folds};
 use crate::eval::seeds::SeedList;
 use crate::eval::shard::Shard;
 use crate::output_check::{check_output_dir, OutputKind};
+use crate::train::progress::Progress;
 use std::path::{Path, PathBuf};
 
 /// Run the paper's experiment: Table 1, Table 2, Figure 2 and the report.
@@ -93,7 +94,7 @@ pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
             out: &args.out,
         },
         args.seed.seed,
-        global.force,
+        global,
         backend,
     )
 }
@@ -115,9 +116,10 @@ pub fn reproduce<B: Backend>(
     preset: &str,
     request: &Request<'_>,
     seed: u64,
-    force: bool,
+    global: &Global,
     backend: &B,
 ) -> Result<()> {
+    let force = global.force;
     let Request {
         plan,
         seeds,
@@ -144,6 +146,10 @@ pub fn reproduce<B: Backend>(
         DimensionalUtterances::FourClass
     };
     let data = clock.time("load corpus + LogMel", || corpus.load_with(config, which))?;
+    let bar = Progress::new(
+        experiment::plan_steps(backend, &data, config, plan, seeds)?,
+        "reproduce",
+    );
     let outcome = experiment::run(
         backend,
         &data,
@@ -155,7 +161,8 @@ pub fn reproduce<B: Backend>(
             seed,
             out: Some(out.to_path_buf()),
             resume,
-            progress: progress(),
+            progress: bar.clone(),
+            fold_workers: global.fold_workers(),
             verbose: true,
             stop_after_folds: stop_after_folds()?,
             shard,
@@ -163,6 +170,7 @@ pub fn reproduce<B: Backend>(
         },
         &mut clock,
     );
+    bar.finish();
     let outcome =
         super::interrupted::finish(outcome, out, &data, config, &seeds.0, preset, &clock)?;
     if outcome.resumed_folds > 0 {

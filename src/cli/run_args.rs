@@ -15,20 +15,43 @@ pub use super::corpus_input::progress;
 pub struct CorpusArgs {
     #[command(flatten)]
     pub input: corpus_input::CorpusArgs,
-    /// LogMel cache file to reuse and update between runs (see `vaeser
-    /// features`); without it the features are computed afresh.
+    /// LogMel cache file to reuse and update between runs [default: the
+    /// corpus's own, as `vaeser features` makes it: DATA/.vaeser-cache/
+    /// logmel.bin, or for a read-only corpus a file named after it in
+    /// $XDG_CACHE_HOME/vaeser or ~/.cache/vaeser].
     #[arg(long, value_name = "FILE")]
     pub cache: Option<PathBuf>,
+    /// Compute the features afresh, neither reading nor writing a cache.
+    #[arg(long, conflicts_with = "cache")]
+    pub no_cache: bool,
 }
 
 impl CorpusArgs {
     /// Refuses, before any work, a `--cache` path that holds something
     /// other than a LogMel cache (unless `force`) or cannot be written.
     pub fn check_cache(&self, force: bool) -> Result<()> {
-        match &self.cache {
-            Some(path) => check_output_file(path, OutputKind::FeatureCache, force),
+        match self.cache_file()? {
+            Some(path) => check_output_file(&path, OutputKind::FeatureCache, force),
             None => Ok(()),
         }
+    }
+
+    /// The cache file this run reads and updates: `--cache`, none with
+    /// `--no-cache`, else the corpus's default one (see
+    /// [`crate::features::cache::cache_location`]). A corpus that does not
+    /// exist has none (loading it says so), so a mistyped `--data`
+    /// creates nothing.
+    pub fn cache_file(&self) -> Result<Option<PathBuf>> {
+        if self.no_cache {
+            return Ok(None);
+        }
+        if let Some(path) = &self.cache {
+            return Ok(Some(path.clone()));
+        }
+        if self.input.check_data().is_err() {
+            return Ok(None);
+        }
+        crate::features::cache::cache_location(&self.input.data).map(Some)
     }
 
     /// Loads the corpus and computes the segments of every utterance.
@@ -53,7 +76,7 @@ impl CorpusArgs {
             self.input.corpus.into(),
             corpus,
             &config.segments,
-            self.cache.as_deref(),
+            self.cache_file()?.as_deref(),
             self.input.strict,
             progress(),
         )?;

@@ -16,6 +16,12 @@
 //! gives the same result whether it runs in a fresh process, after a resume,
 //! or after other cells.
 //!
+//! Folds are independent, so with several threads they run at the same time,
+//! each on a thread of its own (a fold's small LSTM steps gain little from a
+//! second thread, whole folds gain nearly twice): the results, the files and
+//! the lines printed are those of the folds run one after the other, in
+//! order, whatever the number of threads.
+//!
 //! A feature learner is a deterministic function of its kind, configuration,
 //! fold, training utterances (and, for the CVAE, their labels); learners are
 //! kept in a small cache under exactly that key, so cells that would train
@@ -40,9 +46,11 @@ use crate::models::autoencoder::LearnerKind;
 use crate::models::feature_learner::{EncodeOptions, FeatureLearner};
 use crate::train::autoencoder::{self as learner_fit, EpochRecord, FitRequest};
 use crate::train::classifier::{self as classifier_fit, ClassifierFitRequest};
-use crate::train::log::JsonLinesLog;
+use crate::train::log::{JsonLinesLog, Observer};
+use crate::train::progress::Progress;
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -99,8 +107,11 @@ pub struct DriverOptions {
     pub out: Option<PathBuf>,
     /// Reuse the completed folds found under `out`.
     pub resume: bool,
-    /// Draw progress bars (they only appear on a terminal).
-    pub progress: bool,
+    /// Counts the run's work: [`Driver::fold_steps`] per fold.
+    pub progress: Progress,
+    /// Folds computed at the same time, each on one thread (0 and 1: one
+    /// after the other, each using every thread). Results do not depend on it.
+    pub fold_workers: usize,
     /// Print a line per completed fold on stderr.
     pub verbose: bool,
     /// Stop with `Error::Interrupted` after this many folds were computed.
@@ -261,6 +272,26 @@ impl<'a, B: Backend> Driver<'a, B> {
         })
     }
 
+    /// Steps of progress one fold of `spec` counts: one per epoch of each
+    /// model it may train (early stopping counts the epochs left out as
+    /// done), one for a baseline that trains neither.
+    pub fn fold_steps(&self, spec: &CellSpec) -> u64 {
+        if matches!(spec.model, Method::Majority | Method::LogReg) {
+            return 1;
+        }
+        let learner = if spec.model.learner().is_some() {
+            self.config.learner.max_epochs
+        } else {
+            0
+        };
+        (learner + self.config.classifier.max_epochs) as u64
+    }
+
+    /// Steps of progress of a whole cell (see [`Driver::fold_steps`]).
+    pub fn cell_steps(&self, spec: &CellSpec) -> Result<u64> {
+        Ok(self.folds(spec)?.2.len() as u64 * self.fold_steps(spec))
+    }
+
     /// Cross-validates the folds of a cell this driver's shard owns (all of
     /// them without sharding); `None` when some belong to other shards and
     /// are not on disk yet.
@@ -269,19 +300,19 @@ impl<'a, B: Backend> Driver<'a, B> {
         let names = label_names(spec.task);
         let fingerprint = self.cell_fingerprint(spec);
         let dir = self.fold_dir(spec);
-        let mut records = Vec::with_capacity(folds.len());
-        let mut timings = Vec::with_capacity(folds.len());
+        let steps = self.fold_steps(spec);
+        let mut slots: Vec<Option<(FoldRecord, FoldTiming)>> = vec![None; folds.len()];
+        let mut todo = Vec::new();
         let mut resumed = 0;
         let mut missing = false;
-        for fold in &folds {
+        for (i, fold) in folds.iter().enumerate() {
             let job = self.options.first_job + self.jobs_seen;
             self.jobs_seen += 1;
-            let path = dir.as_ref().map(|d| fold_path(d, fold.index as usize));
-            if let (Some(path), true) = (&path, self.options.resume) {
-                if let Some(done) = read_fold(path, &fingerprint)? {
-                    records.push(done.record);
-                    timings.push(done.timing);
+            if let (Some(dir), true) = (&dir, self.options.resume) {
+                if let Some(done) = read_fold(&fold_path(dir, fold.index as usize), &fingerprint)? {
+                    slots[i] = Some((done.record, done.timing));
                     resumed += 1;
+                    self.options.progress.skip(steps);
                     continue;
                 }
             }
@@ -289,48 +320,142 @@ impl<'a, B: Backend> Driver<'a, B> {
                 missing = true;
                 continue;
             }
-            let (record, timing) = self.run_fold(spec, fold, &selected, &labels, &names)?;
-            if let Some(path) = &path {
-                write_fold(
-                    path,
-                    &FoldFile {
-                        fingerprint: fingerprint.clone(),
-                        record: record.clone(),
-                        timing: timing.clone(),
-                    },
-                )?;
-            }
-            if self.options.verbose {
-                let s = record.confusion.scores();
-                eprintln!(
-                    "{} fold {}/{} (test {}): WA {:.1} UA {:.1} F1 {:.1}  [learner {:.1}s, encode {:.1}s, classifier {:.1}s]",
-                    spec.id(),
-                    fold.index + 1,
-                    folds.len(),
-                    fold.name,
-                    100.0 * s.wa,
-                    100.0 * s.ua,
-                    100.0 * s.macro_f1,
-                    timing.learner,
-                    timing.encode,
-                    timing.classifier
-                );
-            }
-            records.push(record);
-            timings.push(timing);
-            self.folds_computed += 1;
-            if let Some(limit) = self.options.stop_after_folds {
-                if self.folds_computed >= limit {
-                    return Err(Error::Interrupted(format!(
-                        "stopped after {limit} folds as {} asks; run again with --resume to continue",
-                        super::resume::STOP_AFTER_FOLDS_ENV
-                    )));
+            todo.push(i);
+        }
+        let limit = self.options.stop_after_folds;
+        if let Some(limit) = limit {
+            todo.truncate(limit.saturating_sub(self.folds_computed).max(1));
+        }
+
+        let jobs: Vec<FoldJob<'_, B>> = todo
+            .iter()
+            .map(|&i| {
+                let fold = &folds[i];
+                let learner = match spec.model.learner() {
+                    Some(kind) => {
+                        let key = self.learner_key(kind, spec, fold, &selected, &labels);
+                        let cached = self
+                            .learners
+                            .iter()
+                            .find(|(k, _)| *k == key)
+                            .map(|(_, l)| Arc::clone(l));
+                        Some((key, cached))
+                    }
+                    None => None,
+                };
+                FoldJob { fold, learner }
+            })
+            .collect();
+        let context = CellContext {
+            spec,
+            selected: &selected,
+            labels: &labels,
+            names: &names,
+            folds: folds.len(),
+        };
+        let mut emit = Emitter {
+            dir: dir.as_deref(),
+            fingerprint: &fingerprint,
+            verbose: self.options.verbose.then_some(&self.options.progress),
+            context: &context,
+            jobs: &jobs,
+            done: (0..jobs.len()).map(|_| None).collect(),
+            shown: 0,
+        };
+        let workers = self.options.fold_workers.min(jobs.len());
+        if workers <= 1 {
+            for (j, job) in jobs.iter().enumerate() {
+                let done = self.run_fold(&context, job);
+                let failed = done.is_err();
+                emit.done(j, done)?;
+                if failed {
+                    break;
                 }
+            }
+        } else {
+            let this = &*self;
+            let next = AtomicUsize::new(0);
+            let stop = AtomicBool::new(false);
+            std::thread::scope(|scope| -> Result<()> {
+                let (send, receive) = std::sync::mpsc::channel();
+                for _ in 0..workers {
+                    let send = send.clone();
+                    let (next, stop, jobs, context) = (&next, &stop, &jobs, &context);
+                    scope.spawn(move || {
+                        // One thread per fold: every kernel of the fold runs
+                        // serially, as it would with --threads 1.
+                        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build();
+                        loop {
+                            if stop.load(Ordering::SeqCst) {
+                                break;
+                            }
+                            let j = next.fetch_add(1, Ordering::SeqCst);
+                            if j >= jobs.len() {
+                                break;
+                            }
+                            let done = match &pool {
+                                Ok(pool) => pool.install(|| this.run_fold(context, &jobs[j])),
+                                Err(e) => Err(Error::config(format!(
+                                    "cannot start a thread for a fold: {e}"
+                                ))),
+                            };
+                            if done.is_err() {
+                                stop.store(true, Ordering::SeqCst);
+                            }
+                            if send.send((j, done)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+                drop(send);
+                for (j, done) in receive {
+                    if let Err(e) = emit.done(j, done) {
+                        // Let the other folds stop at their next step.
+                        stop.store(true, Ordering::SeqCst);
+                        return Err(e);
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        let done = std::mem::take(&mut emit.done);
+        drop(emit);
+        for ((&i, job), done) in todo.iter().zip(jobs).zip(done) {
+            // The first failure in fold order, as a serial run would report.
+            let done = match done {
+                Some(d) => d?,
+                None => break,
+            };
+            if let (Some((key, cached)), Some(trained)) = (job.learner, &done.learner) {
+                if cached.is_some() {
+                    self.learners_reused += 1;
+                } else {
+                    self.learners_trained += 1;
+                    if self.learners.len() >= LEARNER_CACHE {
+                        self.learners.remove(0);
+                    }
+                    self.learners.push((key, Arc::clone(trained)));
+                }
+            }
+            slots[i] = Some((done.record, done.timing));
+            self.folds_computed += 1;
+        }
+        if let Some(limit) = limit {
+            if !todo.is_empty() && self.folds_computed >= limit {
+                return Err(Error::Interrupted(format!(
+                    "stopped after {limit} folds as {} asks; run again with --resume to continue",
+                    super::resume::STOP_AFTER_FOLDS_ENV
+                )));
             }
         }
         if missing {
             return Ok(None);
         }
+        let (records, timings): (Vec<FoldRecord>, Vec<FoldTiming>) = slots
+            .into_iter()
+            .map(|s| s.expect("every fold is resumed, computed, or left to another shard"))
+            .unzip();
         let confusions: Vec<Confusion> = records.iter().map(|r| r.confusion.clone()).collect();
         Ok(Some(CellOutcome {
             result: CellResult {
@@ -357,37 +482,33 @@ impl<'a, B: Backend> Driver<'a, B> {
             .map(|o| seed_dir(&cell_dir(o, &spec.id()), self.options.seed))
     }
 
-    fn run_fold(
-        &mut self,
-        spec: &CellSpec,
-        fold: &Fold,
-        selected: &[usize],
-        labels: &[usize],
-        names: &[String],
-    ) -> Result<(FoldRecord, FoldTiming)> {
+    /// Computes one fold: its feature learner (unless taken from the
+    /// cache), its classifier, its test predictions.
+    fn run_fold(&self, cell: &CellContext<'_>, job: &FoldJob<'_, B>) -> Result<FoldDone<B>> {
+        let (spec, fold) = (cell.spec, job.fold);
+        let (selected, labels, names) = (cell.selected, cell.labels, cell.names);
         let seed = self.options.seed;
         let train = fold.train(selected.len());
         if train.is_empty() {
             return Err(Error::config(format!(
                 "{} fold {}: no training utterance",
                 spec.id(),
-                fold.index
+                fold.index + 1
             )));
         }
         if matches!(spec.model, Method::Majority | Method::LogReg) {
-            return self.run_direct_fold(spec, fold, selected, labels, names, &train);
+            let done = self.run_direct_fold(cell, fold, &train)?;
+            self.options.progress.inc(1);
+            return Ok(done);
         }
         let cell_dir = self.fold_dir(spec);
-        let FoldFeatures {
-            train: train_features,
-            test: test_features,
-            dim,
-            learner_epochs,
-            learner_s,
-            encode_s,
-        } = match spec.model.learner() {
-            Some(kind) => self.learned_features(kind, spec, fold, selected, labels, &train)?,
-            None => {
+        let (features, trained) = match (spec.model.learner(), &job.learner) {
+            (Some(kind), Some((_, cached))) => {
+                let (features, trained) =
+                    self.learned_features(kind, cell, fold, &train, cached.clone())?;
+                (features, Some(trained))
+            }
+            _ => {
                 let started = Instant::now();
                 let segs = |positions: &[usize]| -> Vec<&[f32]> {
                     positions
@@ -400,16 +521,25 @@ impl<'a, B: Backend> Driver<'a, B> {
                     &segs(&fold.test),
                     crate::audio::N_MELS,
                 )?;
-                FoldFeatures {
+                let features = FoldFeatures {
                     train: train_features,
                     test: test_features,
                     dim: crate::features::segments::segment_dim(&self.config.segments),
                     learner_epochs: Vec::new(),
                     learner_s: 0.0,
                     encode_s: started.elapsed().as_secs_f64(),
-                }
+                };
+                (features, None)
             }
         };
+        let FoldFeatures {
+            train: train_features,
+            test: test_features,
+            dim,
+            learner_epochs,
+            learner_s,
+            encode_s,
+        } = features;
 
         let started = Instant::now();
         let train_labels: Vec<usize> = train.iter().map(|&p| labels[p]).collect();
@@ -421,7 +551,7 @@ impl<'a, B: Backend> Driver<'a, B> {
             seed,
             Some(fold.index),
         );
-        let mut log = match &cell_dir {
+        let log = match &cell_dir {
             Some(d) => {
                 JsonLinesLog::to_file(d.join(format!("fold-{}.classifier.jsonl", fold.index + 1)))
             }
@@ -436,10 +566,12 @@ impl<'a, B: Backend> Driver<'a, B> {
                 label_names: names,
                 seed,
                 fold: Some(fold.index),
-                progress: self.options.progress,
             },
-            &mut log,
+            &mut log.observed(self.epoch_ticker()),
         )?;
+        self.options.progress.inc(
+            (self.config.classifier.max_epochs as u64).saturating_sub(fit.epochs.len() as u64),
+        );
         let classifier_s = started.elapsed().as_secs_f64();
 
         let started = Instant::now();
@@ -451,8 +583,8 @@ impl<'a, B: Backend> Driver<'a, B> {
         }
         let evaluate_s = started.elapsed().as_secs_f64();
 
-        Ok((
-            FoldRecord {
+        Ok(FoldDone {
+            record: FoldRecord {
                 fold: fold.index as usize,
                 test_group: fold.name.clone(),
                 n_train: fit_seqs.len(),
@@ -464,30 +596,51 @@ impl<'a, B: Backend> Driver<'a, B> {
                 classifier_best_epoch: fit.best_epoch,
                 classifier_warning: fit.warning,
             },
-            FoldTiming {
+            timing: FoldTiming {
                 learner: learner_s,
                 encode: encode_s,
                 classifier: classifier_s,
                 evaluate: evaluate_s,
             },
-        ))
+            learner: trained,
+        })
     }
 
-    /// The fold's feature learner (trained or reused) and the features it
-    /// gives the training and test utterances.
+    /// Advances the run's progress by one step per epoch record of a log.
+    fn epoch_ticker(&self) -> Observer {
+        let progress = self.options.progress.clone();
+        Arc::new(move |record: &serde_json::Value| {
+            if record.get("epoch").is_some() {
+                progress.inc(1);
+            }
+        })
+    }
+
+    /// The fold's feature learner (`cached`, or trained now) and the
+    /// features it gives the training and test utterances.
     fn learned_features(
-        &mut self,
+        &self,
         kind: LearnerKind,
-        spec: &CellSpec,
+        cell: &CellContext<'_>,
         fold: &Fold,
-        selected: &[usize],
-        labels: &[usize],
         train: &[usize],
-    ) -> Result<FoldFeatures> {
+        cached: Option<Arc<TrainedLearner<B>>>,
+    ) -> Result<(FoldFeatures, Arc<TrainedLearner<B>>)> {
+        let (spec, selected, labels) = (cell.spec, cell.selected, cell.labels);
         let learner_config = self.learner_config(spec);
         let started = Instant::now();
         // A learner taken from the cache costs (and is timed as) nothing.
-        let trained = self.learner(kind, spec, &learner_config, fold, selected, labels, train)?;
+        let trained = match cached {
+            Some(hit) => {
+                self.options
+                    .progress
+                    .skip(self.config.learner.max_epochs as u64);
+                hit
+            }
+            None => {
+                self.train_learner(kind, spec, &learner_config, fold, selected, labels, train)?
+            }
+        };
         let learner_s = started.elapsed().as_secs_f64();
         let data = self.data;
         let learner = &trained.learner;
@@ -515,27 +668,26 @@ impl<'a, B: Backend> Driver<'a, B> {
         };
         let train_features = encode(train, 0)?;
         let test_features = encode(&fold.test, 1)?;
-        Ok(FoldFeatures {
+        let features = FoldFeatures {
             train: train_features,
             test: test_features,
             dim: learner.feature_dim(learner_config.encode),
             learner_epochs: trained.epochs.clone(),
             learner_s,
             encode_s: started.elapsed().as_secs_f64(),
-        })
+        };
+        Ok((features, trained))
     }
 
     /// A baseline that predicts without the LSTM (majority class, logistic
     /// regression); it has no validation part and no training log.
     fn run_direct_fold(
-        &mut self,
-        spec: &CellSpec,
+        &self,
+        cell: &CellContext<'_>,
         fold: &Fold,
-        selected: &[usize],
-        labels: &[usize],
-        names: &[String],
         train: &[usize],
-    ) -> Result<(FoldRecord, FoldTiming)> {
+    ) -> Result<FoldDone<B>> {
+        let (spec, selected, labels, names) = (cell.spec, cell.selected, cell.labels, cell.names);
         let started = Instant::now();
         let train_labels: Vec<usize> = train.iter().map(|&p| labels[p]).collect();
         let segs = |positions: &[usize]| -> Vec<&[f32]> {
@@ -559,8 +711,8 @@ impl<'a, B: Backend> Driver<'a, B> {
         for (&p, &guess) in fold.test.iter().zip(&predicted) {
             confusion.add(labels[p], guess);
         }
-        Ok((
-            FoldRecord {
+        Ok(FoldDone {
+            record: FoldRecord {
                 fold: fold.index as usize,
                 test_group: fold.name.clone(),
                 n_train: train.len(),
@@ -572,18 +724,51 @@ impl<'a, B: Backend> Driver<'a, B> {
                 classifier_best_epoch: 0,
                 classifier_warning: None,
             },
-            FoldTiming {
+            timing: FoldTiming {
                 classifier: started.elapsed().as_secs_f64(),
                 ..FoldTiming::default()
             },
-        ))
+            learner: None,
+        })
     }
 
-    /// The fold's feature learner: from the cache when one was trained on
-    /// exactly the same data, else trained now.
+    /// What a fold's feature learner depends on: two folds with the same
+    /// key would train the same learner.
+    fn learner_key(
+        &self,
+        kind: LearnerKind,
+        spec: &CellSpec,
+        fold: &Fold,
+        selected: &[usize],
+        labels: &[usize],
+    ) -> String {
+        let conditional = kind == LearnerKind::Cvae;
+        let train = fold.train(selected.len());
+        let ids: Vec<&str> = train
+            .iter()
+            .map(|&p| self.data.utterances[selected[p]].id.as_str())
+            .collect();
+        let condition_labels: Vec<usize> = if conditional {
+            train.iter().map(|&p| labels[p]).collect()
+        } else {
+            Vec::new()
+        };
+        let key = serde_json::json!({
+            "model": kind,
+            "config": self.learner_config(spec),
+            "segments": self.config.segments,
+            "fold": fold.index,
+            "train": ids,
+            "labels": condition_labels,
+            "label_names": if conditional { label_names(spec.task) } else { Vec::new() },
+        });
+        sha256_hex(key.to_string().as_bytes())
+    }
+
+    /// Trains the fold's feature learner.
     #[allow(clippy::too_many_arguments)]
-    fn learner(
-        &mut self,
+    fn train_learner(
+        &self,
         kind: LearnerKind,
         spec: &CellSpec,
         config: &LearnerConfig,
@@ -593,32 +778,6 @@ impl<'a, B: Backend> Driver<'a, B> {
         train: &[usize],
     ) -> Result<Arc<TrainedLearner<B>>> {
         let conditional = kind == LearnerKind::Cvae;
-        let key = {
-            let ids: Vec<&str> = train
-                .iter()
-                .map(|&p| self.data.utterances[selected[p]].id.as_str())
-                .collect();
-            let condition_labels: Vec<usize> = if conditional {
-                train.iter().map(|&p| labels[p]).collect()
-            } else {
-                Vec::new()
-            };
-            let key = serde_json::json!({
-                "model": kind,
-                "config": config,
-                "segments": self.config.segments,
-                "fold": fold.index,
-                "train": ids,
-                "labels": condition_labels,
-                "label_names": if conditional { label_names(spec.task) } else { Vec::new() },
-            });
-            sha256_hex(key.to_string().as_bytes())
-        };
-        if let Some((_, hit)) = self.learners.iter().find(|(k, _)| *k == key) {
-            self.learners_reused += 1;
-            return Ok(Arc::clone(hit));
-        }
-
         let dim = crate::features::segments::segment_dim(&self.config.segments);
         let total: usize = train
             .iter()
@@ -632,7 +791,7 @@ impl<'a, B: Backend> Driver<'a, B> {
             segment_labels.extend(std::iter::repeat(labels[p]).take(s.len() / dim));
         }
         let names = label_names(spec.task);
-        let mut log = JsonLinesLog::in_memory();
+        let mut log = JsonLinesLog::in_memory().observed(self.epoch_ticker());
         let learner = learner_fit::fit(
             &self.backend,
             &FitRequest {
@@ -644,10 +803,12 @@ impl<'a, B: Backend> Driver<'a, B> {
                 label_names: &names,
                 seed: self.options.seed,
                 fold: Some(fold.index),
-                progress: self.options.progress,
             },
             &mut log,
         )?;
+        self.options
+            .progress
+            .inc((config.max_epochs as u64).saturating_sub(log.records().len() as u64));
         let epochs = log
             .records()
             .iter()
@@ -662,18 +823,104 @@ impl<'a, B: Backend> Driver<'a, B> {
                     .map_err(|e| Error::config(format!("learner log record unreadable: {e}")))
             })
             .collect::<Result<Vec<_>>>()?;
-        let trained = Arc::new(TrainedLearner {
+        Ok(Arc::new(TrainedLearner {
             learner,
             epochs,
             log: log.to_jsonl(),
-        });
-        self.learners_trained += 1;
-        if self.learners.len() >= LEARNER_CACHE {
-            self.learners.remove(0);
-        }
-        self.learners.push((key, Arc::clone(&trained)));
-        Ok(trained)
+        }))
     }
+}
+
+/// What every fold of a cell shares.
+struct CellContext<'a> {
+    spec: &'a CellSpec,
+    /// The cell's utterances (indices into the corpus data).
+    selected: &'a [usize],
+    /// Their labels for the cell's task.
+    labels: &'a [usize],
+    names: &'a [String],
+    /// How many folds the cell has.
+    folds: usize,
+}
+
+/// A fold to compute, with its learner's cache key and the cached learner
+/// when one exists (cells without a feature learner have neither).
+struct FoldJob<'a, B: Backend> {
+    fold: &'a Fold,
+    learner: Option<(String, Option<Arc<TrainedLearner<B>>>)>,
+}
+
+/// A computed fold, and the learner it trained or reused.
+struct FoldDone<B: Backend> {
+    record: FoldRecord,
+    timing: FoldTiming,
+    learner: Option<Arc<TrainedLearner<B>>>,
+}
+
+/// Saves each fold as soon as it is computed (so an interruption keeps it)
+/// and prints the folds' lines in fold order, whatever order they finish in.
+struct Emitter<'a, B: Backend> {
+    dir: Option<&'a Path>,
+    fingerprint: &'a str,
+    /// Where the per-fold lines go, when they are wanted.
+    verbose: Option<&'a Progress>,
+    context: &'a CellContext<'a>,
+    jobs: &'a [FoldJob<'a, B>],
+    done: Vec<Option<Result<FoldDone<B>>>>,
+    /// Jobs whose line is printed.
+    shown: usize,
+}
+
+impl<B: Backend> Emitter<'_, B> {
+    /// Takes job `j`'s outcome; fails only when its fold cannot be saved.
+    fn done(&mut self, j: usize, outcome: Result<FoldDone<B>>) -> Result<()> {
+        if let (Ok(done), Some(dir)) = (&outcome, self.dir) {
+            write_fold(
+                &fold_path(dir, self.jobs[j].fold.index as usize),
+                &FoldFile {
+                    fingerprint: self.fingerprint.to_string(),
+                    record: done.record.clone(),
+                    timing: done.timing.clone(),
+                },
+            )?;
+        }
+        self.done[j] = Some(outcome);
+        while let Some(Some(Ok(done))) = self.done.get(self.shown) {
+            if let Some(out) = self.verbose {
+                out.println(&fold_line(
+                    self.context,
+                    self.jobs[self.shown].fold,
+                    &done.record,
+                    &done.timing,
+                ));
+            }
+            self.shown += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The line printed when a fold is done.
+fn fold_line(
+    cell: &CellContext<'_>,
+    fold: &Fold,
+    record: &FoldRecord,
+    timing: &FoldTiming,
+) -> String {
+    let s = record.confusion.scores();
+    format!(
+        "{} fold {}/{} (test {}): WA {:.1} UA {:.1} F1 {:.1}  [learner {:.1}s, encode {:.1}s, classifier {:.1}s]",
+        cell.spec.id(),
+        fold.index + 1,
+        cell.folds,
+        fold.name,
+        100.0 * s.wa,
+        100.0 * s.ua,
+        100.0 * s.macro_f1,
+        timing.learner,
+        timing.encode,
+        timing.classifier
+    )
 }
 
 /// Index of the largest probability (the first on ties).

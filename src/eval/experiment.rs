@@ -153,7 +153,11 @@ pub fn run<B: crate::backend::Backend>(
             let cell = match done.iter().find(|(d, _)| *d == id) {
                 Some((_, c)) => c.clone(),
                 None => {
-                    eprintln!("[{}/{jobs}] {id} seed {seed}", k * plan_cells.len() + i + 1);
+                    options.progress.println(&format!(
+                        "[{}/{jobs}] {id} seed {seed}",
+                        k * plan_cells.len() + i + 1
+                    ));
+                    let started = std::time::Instant::now();
                     let cell = driver.run_cell_part(spec)?.map(|outcome| {
                         let CellOutcome {
                             result,
@@ -162,6 +166,10 @@ pub fn run<B: crate::backend::Backend>(
                         } = outcome;
                         resumed_folds += r;
                         record_timings(clock, &format!("{id} seed {seed}"), &timings);
+                        clock.record(
+                            &format!("{id} seed {seed}: wall"),
+                            started.elapsed().as_secs_f64(),
+                        );
                         result
                     });
                     done.push((id, cell.clone()));
@@ -179,7 +187,9 @@ pub fn run<B: crate::backend::Backend>(
         trained += t;
         reused += r;
     }
-    eprintln!("feature learners: {trained} trained, {reused} reused from identical training data");
+    options.progress.println(&format!(
+        "feature learners: {trained} trained, {reused} reused from identical training data"
+    ));
     computed.sort_by_key(|(_, i, k, _)| (*i, *k));
     let mut results = ExperimentResults {
         program: program_version(),
@@ -221,6 +231,28 @@ pub fn run<B: crate::backend::Backend>(
     })
 }
 
+/// Steps of progress a run of the plan with `seeds` counts (see
+/// [`Driver::fold_steps`]): every fold of every distinct cell, per seed.
+pub fn plan_steps<B: crate::backend::Backend>(
+    backend: &B,
+    data: &CorpusData,
+    config: &Config,
+    plan: Plan,
+    seeds: &SeedList,
+) -> Result<u64> {
+    let driver = Driver::new(backend, data, config, DriverOptions::default());
+    let mut seen: Vec<String> = Vec::new();
+    let mut steps = 0;
+    for (_, spec) in cells(data, config, plan) {
+        let id = spec.id();
+        if !seen.contains(&id) {
+            steps += driver.cell_steps(&spec)?;
+            seen.push(id);
+        }
+    }
+    Ok(steps * seeds.0.len() as u64)
+}
+
 /// Fills in the summaries over seeds and the paired comparisons from the
 /// per-seed results.
 pub fn summarise(results: &mut ExperimentResults) -> Result<()> {
@@ -247,7 +279,9 @@ pub fn summarise(results: &mut ExperimentResults) -> Result<()> {
     Ok(())
 }
 
-/// Sums a cell's fold timings into the manifest's stages.
+/// Sums a cell's fold timings into the manifest's stages. Folds may run at
+/// the same time, so these are thread seconds; the cell's `wall` stage is
+/// its elapsed time.
 pub fn record_timings(clock: &mut StageClock, id: &str, timings: &[FoldTiming]) {
     let sum = |f: fn(&FoldTiming) -> f64| timings.iter().map(f).sum::<f64>();
     clock.record(&format!("{id}: feature learner"), sum(|t| t.learner));

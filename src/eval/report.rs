@@ -12,11 +12,14 @@
 use super::method::row_label;
 use super::metrics::Scores;
 use super::paired::sentence;
-use super::results::{CellResult, ExperimentResults, Subset, Task};
+use super::results::{CellResult, ExperimentResults, FoldRecord, Subset, Task};
 use super::seeds::{interval_text, SeedSummary};
-use super::svg::{confusion_svg, LineChart, Series};
+#[cfg(test)]
+use super::svg::nice_ticks;
+use super::svg::{confusion_svg, LineChart, Reference, Series};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
+use crate::train::history::{ClassifierEpoch, LearnerEpoch};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -553,7 +556,25 @@ p-value are somewhat optimistic.",
     s
 }
 
-/// The latent sweep as a line chart: WA (dashed) and UA (solid) per model.
+/// A cell in words, for figure titles: "VAE-LSTM, categorical task,
+/// complete subset, latent 64".
+pub fn cell_title(cell: &CellResult) -> String {
+    let mut t = format!(
+        "{}{}, {} task, {} subset",
+        row_label(&cell.model),
+        oracle_mark(cell),
+        cell.task.name(),
+        cell.subset.name()
+    );
+    if cell.latent > 0 {
+        let _ = write!(t, ", latent {}", cell.latent);
+    }
+    t
+}
+
+/// The latent sweep as a line chart: per model, UA (solid) and WA (dashed),
+/// each the mean over folds with an error bar of one standard deviation,
+/// and the chance level of UA (one class in K).
 pub fn sweep_chart(results: &ExperimentResults) -> LineChart {
     let mut series = Vec::new();
     let mut groups: Vec<(String, Subset)> = Vec::new();
@@ -562,34 +583,78 @@ pub fn sweep_chart(results: &ExperimentResults) -> LineChart {
             groups.push((c.model.clone(), c.subset));
         }
     }
-    for (model, subset) in groups {
+    let several_subsets = groups.iter().any(|g| g.1 != groups[0].1);
+    for (model, subset) in &groups {
         let cells: Vec<&CellResult> = results
             .sweep
             .iter()
-            .filter(|c| c.model == model && c.subset == subset)
+            .filter(|c| c.model == *model && c.subset == *subset)
             .collect();
+        let colour = series.len();
         for (metric, dashed) in [("UA", false), ("WA", true)] {
+            let value = |c: &CellResult| {
+                let s = &c.summary;
+                if dashed {
+                    (s.mean.wa, s.std.wa)
+                } else {
+                    (s.mean.ua, s.std.ua)
+                }
+            };
+            let name = if several_subsets {
+                format!("{model} {metric} ({})", subset.name())
+            } else {
+                format!("{model} {metric}")
+            };
             series.push(Series {
-                name: format!("{model} {metric} ({})", subset.name()),
+                name,
                 points: cells
                     .iter()
-                    .map(|c| {
-                        let p = &c.summary.pooled;
-                        let v = if dashed { p.wa } else { p.ua };
-                        (c.latent as f64, 100.0 * v)
-                    })
+                    .map(|c| (c.latent as f64, 100.0 * value(c).0))
                     .collect(),
                 dashed,
+                errors: cells.iter().map(|c| 100.0 * value(c).1).collect(),
+                colour_of: dashed.then_some(colour),
+                marked: Vec::new(),
             });
         }
     }
+    let classes = results.sweep.first().map_or(0, |c| c.labels.len());
+    let references = if classes > 0 {
+        vec![Reference {
+            y: 100.0 / classes as f64,
+            label: format!("chance UA ({classes} classes)"),
+        }]
+    } else {
+        Vec::new()
+    };
+    let subset = if several_subsets || groups.is_empty() {
+        String::new()
+    } else {
+        format!(", {} subset", groups[0].1.name())
+    };
     LineChart {
-        title: format!("WA and UA against latent size ({})", results.corpus),
+        title: format!(
+            "Accuracy against latent size ({}, categorical task{subset})",
+            corpus_title(&results.corpus)
+        ),
         x_label: "latent size L".into(),
-        y_label: "% (pooled over folds)".into(),
+        y_label: "% (mean over folds ± std)".into(),
         series,
         x_log2: true,
         y_range: None,
+        references,
+        marker_name: String::new(),
+    }
+}
+
+/// A corpus name as people write it.
+fn corpus_title(corpus: &str) -> String {
+    match corpus {
+        "iemocap" => "IEMOCAP".into(),
+        "ravdess" => "RAVDESS".into(),
+        "emodb" => "EmoDB".into(),
+        "synth" => "generated corpus".into(),
+        other => other.to_string(),
     }
 }
 
@@ -601,50 +666,188 @@ fn has_learner_curves(cell: &CellResult) -> bool {
     cell.folds.iter().any(|f| !f.learner_epochs.is_empty())
 }
 
-fn classifier_curves(cell: &CellResult) -> LineChart {
+/// One training run's curves: its name (a fold, or the whole corpus) and
+/// its epochs.
+pub struct Curves<'a, E> {
+    pub name: String,
+    pub epochs: &'a [E],
+}
+
+/// Classifier training: training loss (dashed) and validation loss (solid)
+/// per run, the epoch whose weights were kept (best validation UA) marked.
+pub fn classifier_chart(title: String, runs: &[(Curves<'_, ClassifierEpoch>, usize)]) -> LineChart {
+    let mut series = Vec::new();
+    for (run, best) in runs {
+        let colour = series.len() / 2;
+        let point = |e: &ClassifierEpoch, v: f64| ((e.epoch + 1) as f64, v);
+        series.push(Series {
+            name: run.name.clone(),
+            points: run.epochs.iter().map(|e| point(e, e.val_loss)).collect(),
+            marked: run
+                .epochs
+                .get(*best)
+                .map(|e| point(e, e.val_loss))
+                .into_iter()
+                .collect(),
+            colour_of: Some(colour),
+            ..Series::default()
+        });
+        series.push(Series {
+            name: String::new(),
+            points: run.epochs.iter().map(|e| point(e, e.train_loss)).collect(),
+            dashed: true,
+            colour_of: Some(colour),
+            ..Series::default()
+        });
+    }
     LineChart {
-        title: format!("{}: classifier validation UA", cell.id()),
+        title,
         x_label: "epoch".into(),
-        y_label: "validation UA %".into(),
-        series: cell
-            .folds
-            .iter()
-            .map(|f| Series {
-                name: format!("fold {} ({})", f.fold + 1, f.test_group),
-                points: f
-                    .classifier_epochs
-                    .iter()
-                    .map(|e| ((e.epoch + 1) as f64, 100.0 * e.val_ua))
-                    .collect(),
-                dashed: false,
-            })
-            .collect(),
-        x_log2: false,
-        y_range: Some((0.0, 100.0)),
+        y_label: "cross-entropy (solid: validation, dashed: training)".into(),
+        series,
+        marker_name: "kept (best validation UA)".into(),
+        ..LineChart::default()
     }
 }
 
-fn learner_curves(cell: &CellResult) -> LineChart {
-    LineChart {
-        title: format!("{}: feature learner validation loss", cell.id()),
-        x_label: "epoch".into(),
-        y_label: "reconstruction + KL per segment".into(),
-        series: cell
-            .folds
-            .iter()
-            .map(|f| Series {
-                name: format!("fold {} ({})", f.fold + 1, f.test_group),
-                points: f
-                    .learner_epochs
-                    .iter()
-                    .map(|e| ((e.epoch + 1) as f64, e.val_recon + e.val_kl))
-                    .collect(),
-                dashed: false,
-            })
-            .collect(),
-        x_log2: false,
-        y_range: None,
+/// Feature-learner training: training loss (dashed) and validation
+/// reconstruction + KL (solid) per run, the kept epoch (lowest validation
+/// reconstruction, what early stopping watches) marked.
+pub fn learner_chart(title: String, runs: &[Curves<'_, LearnerEpoch>]) -> LineChart {
+    let mut series = Vec::new();
+    for run in runs {
+        let colour = series.len() / 2;
+        let point = |e: &LearnerEpoch, v: f64| ((e.epoch + 1) as f64, v);
+        let mut best: Option<&LearnerEpoch> = None;
+        for e in run.epochs {
+            if e.val_recon.is_finite() && best.map_or(true, |b| e.val_recon < b.val_recon) {
+                best = Some(e);
+            }
+        }
+        series.push(Series {
+            name: run.name.clone(),
+            points: run
+                .epochs
+                .iter()
+                .map(|e| point(e, e.val_recon + e.val_kl))
+                .collect(),
+            marked: best
+                .map(|e| point(e, e.val_recon + e.val_kl))
+                .into_iter()
+                .collect(),
+            colour_of: Some(colour),
+            ..Series::default()
+        });
+        series.push(Series {
+            name: String::new(),
+            points: run.epochs.iter().map(|e| point(e, e.train_loss)).collect(),
+            dashed: true,
+            colour_of: Some(colour),
+            ..Series::default()
+        });
     }
+    LineChart {
+        title,
+        x_label: "epoch".into(),
+        y_label: "loss per segment (solid: validation, dashed: training)".into(),
+        series,
+        marker_name: "kept (best validation reconstruction)".into(),
+        ..LineChart::default()
+    }
+}
+
+fn fold_name(f: &FoldRecord) -> String {
+    format!("fold {} ({})", f.fold + 1, f.test_group)
+}
+
+pub fn classifier_curves(cell: &CellResult) -> LineChart {
+    let runs: Vec<_> = cell
+        .folds
+        .iter()
+        .map(|f| {
+            (
+                Curves {
+                    name: fold_name(f),
+                    epochs: &f.classifier_epochs[..],
+                },
+                f.classifier_best_epoch,
+            )
+        })
+        .collect();
+    classifier_chart(format!("Classifier training: {}", cell_title(cell)), &runs)
+}
+
+pub fn learner_curves(cell: &CellResult) -> LineChart {
+    let runs: Vec<_> = cell
+        .folds
+        .iter()
+        .map(|f| Curves {
+            name: fold_name(f),
+            epochs: &f.learner_epochs[..],
+        })
+        .collect();
+    learner_chart(
+        format!("Feature learner training: {}", cell_title(cell)),
+        &runs,
+    )
+}
+
+/// The figures of one cell: `(file name, svg)` for its confusion matrix
+/// and, where it trained models, their training curves; `suffix` goes
+/// before the extension (e.g. a seed).
+pub fn cell_figures(cell: &CellResult, suffix: &str) -> Vec<(String, String)> {
+    let id = cell.id();
+    let mut out = vec![(
+        format!("confusion_{id}{suffix}.svg"),
+        confusion_svg(&cell_title(cell), &cell.labels, &cell.summary.confusion),
+    )];
+    if has_classifier_curves(cell) {
+        out.push((
+            format!("curves_{id}_classifier{suffix}.svg"),
+            classifier_curves(cell).to_svg(),
+        ));
+    }
+    if has_learner_curves(cell) {
+        out.push((
+            format!("curves_{id}_learner{suffix}.svg"),
+            learner_curves(cell).to_svg(),
+        ));
+    }
+    out
+}
+
+/// The training curves of a model made by `vaeser train`: `("learner",
+/// chart)` and `("classifier", chart)`; `name` names the learner ("VAE").
+pub fn model_curves<B: crate::backend::Backend>(
+    model: &crate::eval::final_model::TrainedModel<B>,
+    name: &str,
+) -> Vec<(&'static str, LineChart)> {
+    let corpus = corpus_title(&model.bundle.corpus);
+    vec![
+        (
+            "learner",
+            learner_chart(
+                format!("{name} feature learner training, whole {corpus}"),
+                &[Curves {
+                    name: "whole corpus".into(),
+                    epochs: &model.learner_epochs,
+                }],
+            ),
+        ),
+        (
+            "classifier",
+            classifier_chart(
+                format!("{name}-LSTM classifier training, whole {corpus}"),
+                &[(
+                    Curves {
+                        name: "whole corpus".into(),
+                        epochs: &model.classifier_epochs,
+                    },
+                    model.classifier.best_epoch.saturating_sub(1),
+                )],
+            ),
+        ),
+    ]
 }
 
 /// Writes `report.md`, `results.json` and `figures/*.svg` under `dir`
@@ -686,22 +889,8 @@ pub fn write_report(
         if done.contains(&id) {
             continue;
         }
-        let title = format!("{id}{}", oracle_mark(cell));
-        put(
-            format!("figures/confusion_{id}.svg"),
-            confusion_svg(&title, &cell.labels, &cell.summary.confusion).as_bytes(),
-        )?;
-        if has_classifier_curves(cell) {
-            put(
-                format!("figures/curves_{id}_classifier.svg"),
-                classifier_curves(cell).to_svg().as_bytes(),
-            )?;
-        }
-        if has_learner_curves(cell) {
-            put(
-                format!("figures/curves_{id}_learner.svg"),
-                learner_curves(cell).to_svg().as_bytes(),
-            )?;
+        for (name, svg) in cell_figures(cell, "") {
+            put(format!("figures/{name}"), svg.as_bytes())?;
         }
         done.push(id);
     }
@@ -773,5 +962,70 @@ mod tests {
 
     fn program_name() -> String {
         crate::eval::manifest::program_version()
+    }
+
+    #[test]
+    fn sweep_chart_has_fold_error_bars_a_chance_line_and_a_title_in_words() {
+        let sweep: Vec<CellResult> = [16, 32, 64]
+            .into_iter()
+            .map(|latent| {
+                let mut c = cell("VAE", Task::Categorical, false);
+                let other = Confusion::from_labels(3, &[0, 1, 2, 2], &[0, 0, 0, 0]);
+                let mut second = c.folds[0].clone();
+                second.fold = 1;
+                second.confusion = other.clone();
+                c.folds.push(second);
+                c.summary = FoldSummary::from_folds(&[c.folds[0].confusion.clone(), other]);
+                c.latent = latent;
+                c
+            })
+            .collect();
+        let results = ExperimentResults {
+            program: program_name(),
+            corpus: "ravdess".into(),
+            seeds: vec![1],
+            preset: "spec".into(),
+            config: Default::default(),
+            n_utterances: 4,
+            table1: vec![],
+            table2: vec![],
+            sweep,
+            baselines: vec![],
+            across_seeds: vec![],
+            comparisons: vec![],
+        };
+        let svg = sweep_chart(&results).to_svg();
+        // UA and WA at three latent sizes, each fold-to-fold spread shown.
+        assert_eq!(svg.matches(r#"class="error-bar""#).count(), 6, "{svg}");
+        assert_eq!(svg.matches(r#"class="reference""#).count(), 1);
+        assert!(svg.contains("chance UA (3 classes)"));
+        let title = svg
+            .lines()
+            .find(|l| l.contains(r#"class="title""#))
+            .unwrap();
+        assert!(
+            title.ends_with(
+                ">Accuracy against latent size (RAVDESS, categorical task, complete subset)</text>"
+            ),
+            "{title}"
+        );
+        for tick in [">16<", ">32<", ">64<"] {
+            assert!(svg.contains(tick), "x tick {tick}");
+        }
+        assert!(!svg.contains("vae-categorical"), "no cell ids");
+    }
+
+    #[test]
+    fn ticks_are_round_numbers_covering_the_range() {
+        assert_eq!(nice_ticks(0.0, 100.0), [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
+        assert_eq!(
+            nice_ticks(31.0, 58.0),
+            [30.0, 35.0, 40.0, 45.0, 50.0, 55.0, 60.0]
+        );
+        let t = nice_ticks(0.013, 0.061);
+        assert!(
+            t[0] <= 0.013 && *t.last().unwrap() >= 0.061 && t.len() <= 8,
+            "{t:?}"
+        );
     }
 }

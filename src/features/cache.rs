@@ -100,7 +100,7 @@ pub fn extract(utterances: &[Utterance], options: &ExtractOptions<'_>) -> Result
     report.computed = utterances.len() - report.reused;
 
     let bar = (options.progress && report.computed > 0)
-        .then(|| crate::train::progress::bar(report.computed as u64, "LogMel"));
+        .then(|| crate::train::progress::Progress::new(report.computed as u64, "LogMel"));
     results
         .par_iter_mut()
         .zip(utterances.par_iter())
@@ -117,7 +117,7 @@ pub fn extract(utterances: &[Utterance], options: &ExtractOptions<'_>) -> Result
             }
         });
     if let Some(b) = bar {
-        b.finish_and_clear();
+        b.finish();
     }
     if crate::interrupt::requested() {
         if let Some(path) = options.cache {
@@ -478,6 +478,67 @@ pub fn default_cache_path(data: &Path) -> PathBuf {
         data.to_path_buf()
     };
     dir.join(".vaeser-cache").join("logmel.bin")
+}
+
+/// The cache file of a corpus in the user's cache directory,
+/// `$XDG_CACHE_HOME/vaeser` (or `~/.cache/vaeser`), for a corpus that is
+/// read-only: one file per corpus (named by a hash of its canonical path)
+/// and front-end version, so that corpora and program versions never take
+/// each other's place. `None` when neither variable names a directory.
+pub fn user_cache_path(data: &Path) -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .map(|h| h.join(".cache"))
+        })?;
+    let corpus = std::fs::canonicalize(data).unwrap_or_else(|_| data.to_path_buf());
+    let digest = Sha256::digest(corpus.as_os_str().as_encoded_bytes());
+    let key: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Some(
+        base.join("vaeser")
+            .join(format!("logmel-{key}-v{FRONT_END_VERSION}.bin")),
+    )
+}
+
+/// Where the cache of corpus `data` goes by default: next to the corpus
+/// ([`default_cache_path`]) when that can be written, else in the user's
+/// cache directory ([`user_cache_path`]). A corpus directory without write
+/// permission is kept read-only on purpose, even for a user (root) whom the
+/// system would let write there. The error says where neither worked.
+pub fn cache_location(data: &Path) -> Result<PathBuf> {
+    let beside = default_cache_path(data);
+    let corpus_dir = beside.parent().and_then(Path::parent);
+    let read_only =
+        corpus_dir.is_some_and(|d| std::fs::metadata(d).is_ok_and(|m| m.permissions().readonly()));
+    let first = if read_only {
+        format!(
+            "the corpus directory {} is read-only",
+            corpus_dir.map_or(String::new(), |d| d.display().to_string())
+        )
+    } else {
+        match check_writable(&beside) {
+            Ok(()) => return Ok(beside),
+            Err(e) => format!("{} cannot be written ({e})", beside.display()),
+        }
+    };
+    let Some(user) = user_cache_path(data) else {
+        return Err(Error::config(format!(
+            "{first}, and neither XDG_CACHE_HOME nor HOME names a cache directory; \
+             pass --cache FILE to keep the feature cache elsewhere, or --no-cache"
+        )));
+    };
+    check_writable(&user).map_err(|e| {
+        Error::config(format!(
+            "{first}, and the feature cache cannot go to {} either ({e}); \
+             pass --cache FILE to keep it elsewhere, or --no-cache",
+            user.display()
+        ))
+    })?;
+    Ok(user)
 }
 
 /// Whether a cache file can be written at `path` (its directory exists or

@@ -103,8 +103,9 @@ pub fn segment_utterances(
     strict: bool,
     progress: bool,
 ) -> Result<SegmentedUtterances> {
-    let bar =
-        progress.then(|| crate::train::progress::bar(utterances.len() as u64, "LogMel + segments"));
+    let bar = progress.then(|| {
+        crate::train::progress::Progress::new(utterances.len() as u64, "LogMel + segments")
+    });
     let results: Vec<Result<Vec<f32>>> = utterances
         .par_iter()
         .map(|u| {
@@ -116,7 +117,7 @@ pub fn segment_utterances(
         })
         .collect();
     if let Some(b) = bar {
-        b.finish_and_clear();
+        b.finish();
     }
     let mut out = Vec::with_capacity(results.len());
     let mut skipped = Vec::new();

@@ -44,8 +44,6 @@ pub struct FitRequest<'a> {
     pub seed: u64,
     /// The held-out fold, `None` when training on the whole corpus.
     pub fold: Option<u32>,
-    /// Draw a progress bar (only on a terminal).
-    pub progress: bool,
 }
 
 /// One line of the training log.
@@ -160,17 +158,6 @@ pub fn fit<B: Backend>(
 
     for epoch in 0..cfg.max_epochs {
         let started = Instant::now();
-        let bar = req.progress.then(|| {
-            crate::train::progress::bar(
-                batches as u64,
-                &format!(
-                    "{} fold {} epoch {}",
-                    req.kind,
-                    fold_label(req.fold),
-                    epoch + 1
-                ),
-            )
-        });
         let mut order = train_idx.clone();
         order.shuffle(&mut stream(
             req.seed,
@@ -194,12 +181,6 @@ pub fn fit<B: Backend>(
             model.forward(backend, &arena.params, &mut ws, rows, recon, kl)?;
             model.backward(backend, &arena.params, &mut arena.grads, &mut ws, rows)?;
             adam.step(backend, &mut arena.params, &arena.grads)?;
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-        }
-        if let Some(b) = bar {
-            b.finish_and_clear();
         }
         let (sum_recon, sum_kl) = slots.sums(backend, order.chunks(cap).map(<[usize]>::len))?;
         let place = |step| finite::Place {
@@ -297,10 +278,6 @@ pub fn fit<B: Backend>(
             },
         },
     )
-}
-
-fn fold_label(fold: Option<u32>) -> String {
-    fold.map_or_else(|| "all".to_string(), |f| (f + 1).to_string())
 }
 
 /// Splits the indices of `n` training segments into (training, validation)

@@ -54,7 +54,6 @@ pub struct ClassifierFitRequest<'a> {
     pub seed: u64,
     /// The held-out fold, `None` when training on the whole corpus.
     pub fold: Option<u32>,
-    pub progress: bool,
 }
 
 /// The trained classifier (best validation UA weights) and its per-epoch history.
@@ -176,12 +175,6 @@ pub fn fit_bucketed<B: Backend>(
             &mut order,
             &mut batches,
         );
-        let bar = req.progress.then(|| {
-            crate::train::progress::bar(
-                batches.len() as u64,
-                &format!("classifier fold {fold_text} epoch {}", epoch + 1),
-            )
-        });
         for (step, range) in batches.iter().enumerate() {
             crate::interrupt::check()?;
             batch.clear();
@@ -192,12 +185,6 @@ pub fn fit_bucketed<B: Backend>(
             arena.zero_grads(be)?;
             net.backward(be, &arena.params, &mut arena.grads, &mut ws)?;
             adam.step(be, &mut arena.params, &arena.grads)?;
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-        }
-        if let Some(b) = bar {
-            b.finish_and_clear();
         }
         let host_losses = &mut host_losses[..batches.len()];
         be.download(be.view(&losses, 0..batches.len()), host_losses)?;

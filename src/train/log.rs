@@ -2,17 +2,33 @@
 //! rewritten atomically after each record (logs hold a few dozen lines), so
 //! a reader never sees a half-written line and an interrupted run leaves a
 //! valid log of the epochs it finished. The records also stay in memory, for
-//! training curves in reports.
+//! training curves in reports, and may be shown to an observer as they are
+//! made (progress, per-epoch console lines).
 
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-#[derive(Clone, Debug, Default)]
+/// Called with every record as it is made.
+pub type Observer = Arc<dyn Fn(&serde_json::Value) + Send + Sync>;
+
+#[derive(Clone, Default)]
 pub struct JsonLinesLog {
     path: Option<PathBuf>,
     records: Vec<serde_json::Value>,
+    observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for JsonLinesLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonLinesLog")
+            .field("path", &self.path)
+            .field("records", &self.records.len())
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
 }
 
 impl JsonLinesLog {
@@ -21,7 +37,14 @@ impl JsonLinesLog {
         JsonLinesLog {
             path: Some(path.as_ref().to_path_buf()),
             records: Vec::new(),
+            observer: None,
         }
+    }
+
+    /// This log, with `observer` called on every record after it is stored.
+    pub fn observed(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// A log kept in memory only.
@@ -41,6 +64,9 @@ impl JsonLinesLog {
         self.records.push(value);
         if let Some(path) = &self.path {
             write_atomic(path, self.to_jsonl().as_bytes())?;
+        }
+        if let (Some(observe), Some(last)) = (&self.observer, self.records.last()) {
+            observe(last);
         }
         Ok(())
     }
