@@ -26,6 +26,12 @@ pub struct MachineInfo {
     pub cpu: String,
     /// matrixmultiply's f32 micro-kernel on this CPU.
     pub gemm_kernel: String,
+    /// The element-wise kernels' instruction set, chosen at run time
+    /// (`backend/cpu/isa.rs`). Both choices give the same bits, so unlike
+    /// the GEMM kernel it does not decide whether two runs agree; it is
+    /// recorded to explain speed. Absent from manifests written before it was.
+    #[serde(default)]
+    pub element_wise_kernel: String,
 }
 
 /// Build and machine together, as manifests record them.
@@ -53,6 +59,7 @@ impl MachineInfo {
         MachineInfo {
             cpu: cpu_model(),
             gemm_kernel: gemm_kernel().into(),
+            element_wise_kernel: crate::backend::cpu::isa::element_wise().name().into(),
         }
     }
 }
@@ -71,7 +78,7 @@ impl Provenance {
         let m = &self.machine;
         format!(
             "{}\ncommit: {}\nrustc: {}\ntarget: {} ({} profile)\ntarget features: {}\ncpu: {}\n\
-             gemm kernel: {}",
+             gemm kernel: {}\nelement-wise kernels: {}",
             b.version,
             b.git_commit,
             b.rustc,
@@ -79,7 +86,8 @@ impl Provenance {
             b.profile,
             b.target_features,
             m.cpu,
-            m.gemm_kernel
+            m.gemm_kernel,
+            m.element_wise_kernel
         )
     }
 }

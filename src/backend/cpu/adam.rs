@@ -39,20 +39,21 @@ pub fn step(hp: AdamStep, params: &mut [f32], grads: &[f32], m: &mut [f32], v: &
         .for_each(|((p, g), (m, v))| step_serial(&k, p, g, m, v));
 }
 
-struct Coefficients {
-    beta1: f32,
-    one_minus_beta1: f32,
-    beta2: f32,
-    one_minus_beta2: f32,
+/// One step's constants, shared by the 8- and 16-lane kernels.
+pub(super) struct Coefficients {
+    pub(super) beta1: f32,
+    pub(super) one_minus_beta1: f32,
+    pub(super) beta2: f32,
+    pub(super) one_minus_beta2: f32,
     /// lr / (1 - b1^t)
-    step_size: f32,
+    pub(super) step_size: f32,
     /// 1 / sqrt(1 - b2^t)
-    inv_sqrt_bc2: f32,
-    eps: f32,
+    pub(super) inv_sqrt_bc2: f32,
+    pub(super) eps: f32,
 }
 
 impl Coefficients {
-    fn new(hp: AdamStep) -> Self {
+    pub(super) fn new(hp: AdamStep) -> Self {
         let t = hp.step as i32;
         let bc1 = 1.0 - f64::from(hp.beta1).powi(t);
         let bc2 = 1.0 - f64::from(hp.beta2).powi(t);
@@ -78,6 +79,24 @@ impl Coefficients {
 }
 
 fn step_serial(k: &Coefficients, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+    if super::isa::element_wise() == super::isa::ElementWise::Lanes16 {
+        // SAFETY: `Lanes16` is only chosen where AVX-512F runs; `step`
+        // checked the four lengths (and chunks them alike).
+        unsafe { super::simd16::adam_step(k, p, g, m, v) };
+        return;
+    }
+    step_serial8(k, p, g, m, v)
+}
+
+/// [`step_serial`] in 8 lanes (`wide::f32x8`).
+pub(super) fn step_serial8(
+    k: &Coefficients,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
     let load = |s: &[f32]| f32x8::from(<[f32; LANES]>::try_from(&s[..LANES]).unwrap());
     let full = p.len() / LANES * LANES;
     let mut i = 0;

@@ -8,6 +8,10 @@
 //! thread count. matrixmultiply's own `threading` feature is deliberately
 //! not enabled: a threaded GEMM inside rayon workers would oversubscribe.
 //!
+//! On AVX-512 CPUs the products with `alpha == 1` (all the layers') run
+//! `gemm512.rs` instead, which gives matrixmultiply's AVX-512 bits with
+//! less packing.
+//!
 //! matrixmultiply picks its micro-kernel (AVX-512, FMA/AVX2, SSE) when the
 //! program runs, from what the CPU offers, whatever the crate was compiled
 //! for. Results are therefore bit-identical on one CPU model, not across CPUs
@@ -140,6 +144,13 @@ fn scale_c(beta: f32, c: &mut [f32]) {
 /// Rows `row0 .. row0 + rows` of the `[m, n]` product, single-threaded;
 /// `c_rows` starts at row `row0` of C.
 fn gemm_rows(op: &Gemm, row0: usize, rows: usize, a: &[f32], b: &[f32], c_rows: &mut [f32]) {
+    #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+    if op.alpha == 1.0 && super::gemm512::available() {
+        // SAFETY: AVX-512F was detected and alpha is 1; `gemm_op` checked
+        // the buffers against the shape, and `c_rows` starts at row `row0`.
+        unsafe { super::gemm512::gemm_rows(op, row0, rows, a, b, c_rows) };
+        return;
+    }
     // Strides express the transposes: element (i, p) of op(A) sits at
     // i * rsa + p * csa in the stored A.
     let (a_start, rsa, csa) = match op.ta {

@@ -15,6 +15,11 @@ pub mod adam;
 pub mod gaussian;
 #[doc(hidden)]
 pub mod gemm;
+#[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+#[allow(clippy::incompatible_msrv)]
+mod gemm512;
+#[doc(hidden)]
+pub mod isa;
 #[doc(hidden)]
 pub mod loss;
 #[doc(hidden)]
@@ -27,6 +32,9 @@ pub mod lstm_cell;
 mod lstm_packed;
 #[doc(hidden)]
 pub mod simd;
+#[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+#[allow(clippy::incompatible_msrv)]
+mod simd16;
 
 use super::{Activation, AdamStep, Backend, Gemm, LstmShape};
 use crate::error::{Error, Result};
@@ -230,17 +238,12 @@ impl Backend for Cpu {
     }
 }
 
-/// The SIMD instruction sets the kernels use: `wide`'s, fixed when the
-/// crate is compiled, and matrixmultiply's, chosen from the CPU at run time.
-/// Results are bit-identical for one pair of them.
+/// The SIMD instruction sets the kernels use: the element-wise kernels'
+/// (chosen at run time, `isa.rs`; both give the same bits) and
+/// matrixmultiply's, chosen from the CPU at run time. Results are
+/// bit-identical for one GEMM kernel.
 pub fn instruction_sets() -> String {
-    let compiled = if cfg!(target_feature = "avx512f") {
-        "avx512f"
-    } else if cfg!(all(target_feature = "avx2", target_feature = "fma")) {
-        "avx2+fma"
-    } else {
-        "sse2"
-    };
+    let compiled = isa::element_wise().name();
     #[cfg(target_arch = "x86_64")]
     let gemm = if std::is_x86_feature_detected!("avx512f") {
         "avx512f"

@@ -1,4 +1,5 @@
-//! Element-wise CPU kernels in `wide::f32x8`.
+//! Element-wise CPU kernels in `wide::f32x8`, or in 16 AVX-512 lanes
+//! (`simd16.rs`, the same bits) where `isa::element_wise` chose them.
 //!
 //! Tails shorter than eight lanes are copied into a padded vector and run
 //! through the same vector code, so an element's result never depends on
@@ -11,6 +12,11 @@
 //! that stay within a few ulp of the exact values; they are tested against
 //! f64 references.
 
+#[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+use super::{
+    isa::{element_wise, ElementWise},
+    simd16,
+};
 use crate::backend::Activation;
 use rayon::prelude::*;
 use wide::{f32x8, i32x8, CmpGe, CmpGt, CmpLt};
@@ -108,16 +114,30 @@ pub fn bias_act_forward(act: Activation, cols: usize, bias: &[f32], x: &mut [f32
         x.len()
     );
     let chunk = chunk_len(x.len(), cols);
-    let run = |part: &mut [f32]| match act {
-        Activation::Identity => bias_rows(cols, bias, part, |v| v),
-        Activation::Relu => bias_rows(cols, bias, part, relu8),
-        Activation::Tanh => bias_rows(cols, bias, part, tanh8),
-        Activation::Sigmoid => bias_rows(cols, bias, part, sigmoid8),
+    let run = |part: &mut [f32]| {
+        #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+        if element_wise() == ElementWise::Lanes16 {
+            // SAFETY: `Lanes16` is only chosen where AVX-512F runs; the
+            // shapes were checked above and every part is whole rows.
+            unsafe { simd16::bias_rows(act, cols, bias, part) };
+            return;
+        }
+        bias_act_rows8(act, cols, bias, part)
     };
     if chunk >= x.len() {
         run(x);
     } else {
         x.par_chunks_mut(chunk).for_each(run);
+    }
+}
+
+/// `x = act(x + bias)` on whole rows, one thread, in 8 lanes.
+pub(super) fn bias_act_rows8(act: Activation, cols: usize, bias: &[f32], x: &mut [f32]) {
+    match act {
+        Activation::Identity => bias_rows(cols, bias, x, |v| v),
+        Activation::Relu => bias_rows(cols, bias, x, relu8),
+        Activation::Tanh => bias_rows(cols, bias, x, tanh8),
+        Activation::Sigmoid => bias_rows(cols, bias, x, sigmoid8),
     }
 }
 
@@ -151,6 +171,27 @@ pub fn act_backward(act: Activation, y: &[f32], dy: &[f32], dx: &mut [f32]) {
         dy.len(),
         dx.len()
     );
+    #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+    if act != Activation::Identity && element_wise() == ElementWise::Lanes16 {
+        // SAFETY: `Lanes16` is only chosen where AVX-512F runs; the chunks
+        // of the three buffers have one length.
+        let run =
+            |y: &[f32], dy: &[f32], dx: &mut [f32]| unsafe { simd16::act_backward(act, y, dy, dx) };
+        let chunk = chunk_len(dx.len(), LANES);
+        if chunk >= dx.len() {
+            run(y, dy, dx);
+        } else {
+            dx.par_chunks_mut(chunk)
+                .zip(y.par_chunks(chunk).zip(dy.par_chunks(chunk)))
+                .for_each(|(o, (y, dy))| run(y, dy, o));
+        }
+        return;
+    }
+    act_backward8(act, y, dy, dx)
+}
+
+/// [`act_backward`] in 8 lanes.
+pub(super) fn act_backward8(act: Activation, y: &[f32], dy: &[f32], dx: &mut [f32]) {
     match act {
         Activation::Identity => dx.copy_from_slice(dy),
         Activation::Relu => zip_map(y, dy, dx, |y, dy| {
@@ -233,6 +274,18 @@ const COL_BLOCK: usize = 8;
 
 /// Adds every row of `x[:, col0 .. col0 + out.len()]` into `out`, in row order.
 fn col_sum_range(cols: usize, col0: usize, x: &[f32], out: &mut [f32]) {
+    #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+    if element_wise() == ElementWise::Lanes16 {
+        // SAFETY: `Lanes16` is only chosen where AVX-512F runs; `col_sum`
+        // checked that `x` is whole rows and the range lies in them.
+        unsafe { simd16::col_sum_range(cols, col0, x, out) };
+        return;
+    }
+    col_sum_range8(cols, col0, x, out)
+}
+
+/// [`col_sum_range`] in 8 lanes.
+pub(super) fn col_sum_range8(cols: usize, col0: usize, x: &[f32], out: &mut [f32]) {
     let width = out.len();
     let full = width / LANES * LANES;
     let mut j = 0;
