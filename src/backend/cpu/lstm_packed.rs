@@ -84,21 +84,8 @@ thread_local! {
     static PACKED: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
 }
 
-/// Runs `f` on a 64-byte aligned scratch of `len` values. The buffer is taken
-/// out of the thread's slot for the call, so a nested call (a rayon thread
-/// waiting in `run_phases` may run another task's LSTM) gets its own.
 fn with_packed<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    let mut buf = PACKED.with(Cell::take);
-    if buf.len() < len + LANES {
-        buf = vec![0.0; len + LANES];
-    }
-    let offset = buf.as_ptr().align_offset(64);
-    let r = f(&mut buf[offset..offset + len]);
-    PACKED.with(|slot| {
-        let other = slot.take();
-        slot.set(if other.len() > buf.len() { other } else { buf });
-    });
-    r
+    super::aligned_scratch::with_scratch(&PACKED, len, f)
 }
 
 const LANES: usize = 16;

@@ -11,6 +11,8 @@
 // hidden from its documentation.
 #[doc(hidden)]
 pub mod adam;
+#[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+mod aligned_scratch;
 #[doc(hidden)]
 pub mod gaussian;
 #[doc(hidden)]
