@@ -11,61 +11,18 @@
 #[path = "support/peak.rs"]
 #[allow(dead_code)]
 mod peak;
+#[path = "support/spec_bundle.rs"]
+mod spec_bundle;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use peak::median_seconds;
 use std::path::{Path, PathBuf};
 use vaeser::backend::cpu::Cpu;
-use vaeser::config::{ClassifierConfig, LearnerConfig, SegmentConfig};
-use vaeser::models::autoencoder::LearnerKind;
-use vaeser::models::bundle::{FrontEnd, ModelBundle};
-use vaeser::models::classifier::{shape_for, Classifier, ClassifierShape};
-use vaeser::train::autoencoder::{fit, FitRequest};
-use vaeser::train::log::JsonLinesLog;
+use vaeser::models::bundle::ModelBundle;
 
-/// A model file of the SPEC's sizes; the learner is trained for one epoch on
-/// noise (its weights' values do not matter to loading, their sizes do).
+/// A model file of the SPEC's sizes, written once for the run.
 fn model_file() -> PathBuf {
-    let config = LearnerConfig {
-        max_epochs: 1,
-        ..LearnerConfig::default()
-    };
-    let mut segments = vec![0.0f32; 64 * 800];
-    vaeser::nn::init::uniform(
-        &mut vaeser::rng::stream(1, "bench-segments", 0, 0),
-        1.0,
-        &mut segments,
-    );
-    let names: Vec<String> = ["neutral", "happy", "sad", "angry"]
-        .map(String::from)
-        .to_vec();
-    let learner = fit(
-        &Cpu,
-        &FitRequest {
-            kind: LearnerKind::Vae,
-            config: &config,
-            segments_config: &SegmentConfig::default(),
-            segments: &segments,
-            labels: None,
-            label_names: &names,
-            seed: 1,
-            fold: None,
-        },
-        &mut JsonLinesLog::in_memory(),
-    )
-    .unwrap();
-    let encode = config.encode;
-    let shape: ClassifierShape =
-        shape_for(&ClassifierConfig::default(), learner.feature_dim(encode), 4);
-    let bundle = ModelBundle {
-        classifier: Classifier::new(&Cpu, shape, 1, None).unwrap(),
-        learner,
-        labels: names,
-        task: vaeser::task::Task::Categorical,
-        encode,
-        corpus: "noise".into(),
-        front_end: FrontEnd::current(),
-    };
+    let bundle = spec_bundle::spec_bundle();
     let path = std::env::temp_dir().join(format!(
         "vaeser-bench-model-{}.safetensors",
         std::process::id()

@@ -16,68 +16,19 @@
 #[path = "support/peak.rs"]
 #[allow(dead_code)]
 mod peak;
+#[path = "support/spec_bundle.rs"]
+mod spec_bundle;
 
 use peak::median;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 use vaeser::backend::cpu::Cpu;
-use vaeser::config::{ClassifierConfig, LearnerConfig, SegmentConfig};
 use vaeser::features::segments::segments;
-use vaeser::models::autoencoder::LearnerKind;
-use vaeser::models::bundle::{FrontEnd, ModelBundle};
-use vaeser::models::classifier::{shape_for, Classifier, ClassifierShape};
 use vaeser::predict::samples::logmel_of;
-use vaeser::train::autoencoder::{fit, FitRequest};
-use vaeser::train::log::JsonLinesLog;
 
 const RATE: u32 = 16_000;
 const SECONDS: usize = 4;
-
-/// A bundle of the SPEC's sizes; the learner is trained for one epoch on
-/// noise (the values of its weights do not change the work, their sizes do).
-fn bundle() -> ModelBundle<Cpu> {
-    let config = LearnerConfig {
-        max_epochs: 1,
-        ..LearnerConfig::default()
-    };
-    let mut train = vec![0.0f32; 64 * 800];
-    vaeser::nn::init::uniform(
-        &mut vaeser::rng::stream(1, "bench-segments", 0, 0),
-        1.0,
-        &mut train,
-    );
-    let names: Vec<String> = ["neutral", "happy", "sad", "angry"]
-        .map(String::from)
-        .to_vec();
-    let learner = fit(
-        &Cpu,
-        &FitRequest {
-            kind: LearnerKind::Vae,
-            config: &config,
-            segments_config: &SegmentConfig::default(),
-            segments: &train,
-            labels: None,
-            label_names: &names,
-            seed: 1,
-            fold: None,
-        },
-        &mut JsonLinesLog::in_memory(),
-    )
-    .unwrap();
-    let encode = config.encode;
-    let shape: ClassifierShape =
-        shape_for(&ClassifierConfig::default(), learner.feature_dim(encode), 4);
-    ModelBundle {
-        classifier: Classifier::new(&Cpu, shape, 1, None).unwrap(),
-        learner,
-        labels: names,
-        task: vaeser::task::Task::Categorical,
-        encode,
-        corpus: "noise".into(),
-        front_end: FrontEnd::current(),
-    }
-}
 
 #[repr(C)]
 struct Timespec {
@@ -124,7 +75,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 fn main() {
     let rounds = env_usize("ROUNDS", 15);
     let reps = env_usize("REPS", 5);
-    let model = bundle();
+    let model = spec_bundle::spec_bundle();
     // A voiced-like signal: a few harmonics under a slow envelope, plus noise.
     let mut noise = vec![0.0f32; SECONDS * RATE as usize];
     vaeser::nn::init::uniform(
