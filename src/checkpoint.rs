@@ -72,6 +72,9 @@ pub struct Checkpoint {
     values: Vec<f32>,
     /// The file this checkpoint was read from, for error messages.
     source: PathBuf,
+    /// What a file read from disk declared (its format version and tensor
+    /// checksum, both verified at load); `None` for one built in memory.
+    recorded: Option<(u32, String)>,
 }
 
 impl Checkpoint {
@@ -83,6 +86,7 @@ impl Checkpoint {
             entries: Vec::new(),
             values: Vec::new(),
             source: PathBuf::from("<in memory>"),
+            recorded: None,
         }
     }
 
@@ -94,6 +98,18 @@ impl Checkpoint {
     /// The file it was read from (`<in memory>` for one built in this process).
     pub fn source(&self) -> &Path {
         &self.source
+    }
+
+    /// The format version and the tensor checksum (`xxh64:<hex>` or
+    /// `fnv1a64:<hex>`) of a checkpoint read from a file: loading has
+    /// checked both. `None` for one built in this process.
+    pub fn recorded(&self) -> Option<(u32, &str)> {
+        self.recorded.as_ref().map(|(v, c)| (*v, c.as_str()))
+    }
+
+    /// Every metadata entry set with `set_meta`, by key, as its JSON text.
+    pub fn metadata(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Fails unless the checkpoint holds one of the `expected` kinds.
@@ -517,6 +533,7 @@ impl Checkpoint {
             entries,
             values,
             source: source.to_path_buf(),
+            recorded: Some((version, checksum)),
         })
     }
 }

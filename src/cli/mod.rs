@@ -9,6 +9,7 @@ pub mod demo;
 pub mod encode;
 pub mod features;
 pub mod fit_features;
+pub mod inspect;
 pub mod interrupted;
 pub mod merge;
 pub mod model_file;
@@ -105,6 +106,7 @@ pub enum Command {
     Merge(merge::Args),
     Train(train::Args),
     Predict(predict::Args),
+    Inspect(inspect::Args),
     Config(config::Args),
     Rerun(rerun::Args),
     Completions(completions::Args),
@@ -182,6 +184,7 @@ fn run_on<B: Backend>(backend: &B, command: Command, g: &Global) -> Result<()> {
         Command::Merge(a) => merge::run(a, g, backend),
         Command::Train(a) => train::run(a, g, backend),
         Command::Predict(a) => predict::run(a, g, backend),
+        Command::Inspect(a) => inspect::run(a, g),
         Command::Config(a) => config::run(a, g),
         Command::Rerun(a) => rerun::run(a, g, backend),
         Command::Completions(a) => completions::run(a),

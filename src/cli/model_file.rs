@@ -13,7 +13,7 @@ use super::encode::FEATURES_KIND;
 use super::paths::existing_file;
 
 /// What a checkpoint of `kind` is, in the words of the command that made it.
-fn describe(kind: &str) -> &'static str {
+pub fn describe(kind: &str) -> &'static str {
     match kind {
         "ae" | "vae" | "cvae" => "a feature learner written by `vaeser fit-features`",
         bundle::KIND => "a model file written by `vaeser train`",

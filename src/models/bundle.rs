@@ -3,7 +3,9 @@
 //! with, the segment configuration and normalisation statistics (inside the
 //! feature learner), the feature learner, the classifier, how segments are
 //! encoded, and the label names. A safetensors file: the learner's tensors
-//! are stored under `learner.`, the classifier's under `classifier.`.
+//! are stored under `learner.`, the classifier's under `classifier.`. The
+//! metadata `provenance` records the build and machine that wrote the file
+//! (results are bit-identical per build and instruction set only).
 
 use super::classifier::Classifier;
 use super::feature_learner::{EncodeOptions, FeatureLearner};
@@ -13,6 +15,7 @@ use crate::backend::Backend;
 use crate::checkpoint::Checkpoint;
 use crate::config::{CvaeCondition, EncodeMode};
 use crate::error::{Error, Result};
+use crate::provenance::Provenance;
 use crate::task::Task;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -83,6 +86,7 @@ impl<B: Backend> ModelBundle<B> {
         ck.set_meta("task", &self.task);
         ck.set_meta("encode", &self.encode);
         ck.set_meta("corpus", &self.corpus);
+        ck.set_meta("provenance", &Provenance::current());
         self.learner.write_into(&mut ck, "learner.")?;
         self.classifier.write_into(&mut ck, "classifier.")?;
         Ok(ck)

@@ -439,8 +439,10 @@ impl<B: Backend> FeatureLearner<B> {
     }
 
     /// The checkpoint of this learner alone; its kind is the learner's.
+    /// Its metadata `provenance` records the build and machine writing it.
     pub fn to_checkpoint(&self) -> Result<Checkpoint> {
         let mut ck = Checkpoint::new(self.kind().as_str());
+        ck.set_meta("provenance", &crate::provenance::Provenance::current());
         self.write_into(&mut ck, "")?;
         Ok(ck)
     }
