@@ -325,6 +325,20 @@ impl Checkpoint {
         Ok(Cow::Owned(arena))
     }
 
+    /// [`Checkpoint::params`], consuming the checkpoint: when the arena
+    /// starts the file's data (as the first model of a file does), it is
+    /// the checkpoint's own value buffer, cut to the arena's length, not a
+    /// copy.
+    pub fn into_params(mut self, prefix: &str, layout: &ParamLayout) -> Result<Vec<f32>> {
+        match self.params(prefix, layout)? {
+            Cow::Owned(arena) => return Ok(arena),
+            Cow::Borrowed(b) if b.as_ptr() != self.values.as_ptr() => return Ok(b.to_vec()),
+            Cow::Borrowed(_) => {}
+        }
+        self.values.truncate(layout.len());
+        Ok(self.values)
+    }
+
     /// Fills a parameter arena from the tensors named `prefix` + each name of
     /// `layout`; every tensor must be present with exactly the layout's shape.
     pub fn read_params(&self, prefix: &str, layout: &ParamLayout, arena: &mut [f32]) -> Result<()> {
@@ -382,8 +396,11 @@ impl Checkpoint {
         let layout = Layout::of(bytes.len() as u64, bytes.get(..8), source)?;
         let header = &bytes[8..layout.data_at];
         let data = &bytes[layout.data_at..];
-        let mut values = alloc_values(data.len() / 4, source)?;
-        f32s_from_le(data, &mut values);
+        let mut values = reserve_values(data.len() / 4, source)?;
+        values.extend(
+            data.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        );
         Self::parse(header, values, source)
     }
 
@@ -403,10 +420,9 @@ impl Checkpoint {
         let layout = Layout::of(len, prefix.get(..got), path)?;
         let mut header = vec![0u8; layout.data_at - 8];
         file.read_exact(&mut header).map_err(io)?;
-        let data_len = (len as usize) - layout.data_at;
-        let mut values = alloc_values(data_len / 4, path)?;
-        file.read_exact(bytemuck::cast_slice_mut(&mut values))
-            .map_err(io)?;
+        let n = ((len as usize) - layout.data_at) / 4;
+        let mut values = reserve_values(n, path)?;
+        crate::uninit_read::read_values(&mut file, &mut values, n).map_err(io)?;
         if cfg!(target_endian = "big") {
             for v in &mut values {
                 *v = f32::from_bits(u32::from_le(v.to_bits()));
@@ -596,9 +612,10 @@ fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize
     Ok(got)
 }
 
-/// A zeroed buffer of `n` values, or an error naming the file when the
-/// memory cannot be had (the size comes from the file's length).
-fn alloc_values(n: usize, source: &Path) -> Result<Vec<f32>> {
+/// An empty buffer with room for exactly `n` values, or an error naming
+/// the file when the memory cannot be had (the size comes from the file's
+/// length).
+fn reserve_values(n: usize, source: &Path) -> Result<Vec<f32>> {
     let mut v = Vec::new();
     v.try_reserve_exact(n).map_err(|_| {
         Error::format(
@@ -607,7 +624,6 @@ fn alloc_values(n: usize, source: &Path) -> Result<Vec<f32>> {
         )
     })?;
     crate::hugepages::advise(&mut v);
-    v.resize(n, 0.0);
     Ok(v)
 }
 
@@ -617,13 +633,6 @@ fn le_bytes(values: &[f32]) -> Cow<'_, [u8]> {
         Cow::Borrowed(bytemuck::cast_slice(values))
     } else {
         Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect())
-    }
-}
-
-/// Little-endian f32 values from bytes into `out` (`bytes.len() / 4` of them).
-fn f32s_from_le(bytes: &[u8], out: &mut [f32]) {
-    for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-        *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     }
 }
 

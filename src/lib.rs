@@ -89,5 +89,6 @@ pub mod rng;
 pub mod sha256;
 pub mod task;
 pub mod train;
+mod uninit_read;
 
 pub use error::{Error, Result};

@@ -82,6 +82,47 @@ fn every_encoding_and_channel_count_round_trips() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Integer PCM decodes to exactly the f32 values hound's reader gives (the
+/// integer times 2^-(bits - 1)), over the whole range of each width: the
+/// extremes, zero, and a stride through every value in between.
+#[test]
+fn integer_pcm_decodes_bit_for_bit_as_hound_reads_it() {
+    let dir = temp_dir("pcm-bits");
+    for bits in [8u16, 16, 24, 32] {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: bits,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let (min, max) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
+        let step = ((max - min) / 4093).max(1);
+        let mut values: Vec<i64> = (min..=max).step_by(step as usize).collect();
+        values.extend([min, min + 1, -1, 0, 1, max - 1, max]);
+        let path = dir.join(format!("int{bits}.wav"));
+        let mut writer = hound::WavWriter::create(&path, spec).unwrap();
+        for &v in &values {
+            match bits {
+                8 => writer.write_sample(v as i8).unwrap(),
+                16 => writer.write_sample(v as i16).unwrap(),
+                _ => writer.write_sample(v as i32).unwrap(),
+            }
+        }
+        writer.finalize().unwrap();
+        let scale = 1.0 / (1u64 << (bits - 1)) as f32;
+        let want: Vec<u32> = hound::WavReader::open(&path)
+            .unwrap()
+            .samples::<i32>()
+            .map(|s| (s.unwrap() as f32 * scale).to_bits())
+            .collect();
+        let (got, _) = wav::read_mono(&path).unwrap();
+        let got: Vec<u32> = got.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(got.len(), values.len(), "{bits}-bit");
+        assert_eq!(got, want, "{bits}-bit");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A RIFF/WAVE file from chunks, each padded to an even length.
 fn riff(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
     let mut body = b"WAVE".to_vec();

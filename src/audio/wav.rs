@@ -1,8 +1,9 @@
 //! WAV decoding: any common encoding, any rate, any channel count, averaged to
 //! mono.
 //!
-//! The RIFF chunk list is walked here and hound decodes the samples from a
-//! canonical in-memory copy (one `fmt ` chunk, one `data` chunk). Walking the
+//! The RIFF chunk list is walked and the samples decoded here (to the
+//! values hound gives; tests/audio_wav.rs compares them bit for bit), with
+//! no copy of the file for a decoder to parse again. Walking the
 //! chunks ourselves is what makes real-world files readable that hound alone
 //! rejects or misreads: odd-sized chunks before the data (RIFF pads them to
 //! an even length, hound does not skip the pad byte), byte-rate fields that
@@ -287,53 +288,31 @@ fn parse_fmt(chunk: &[u8], path: &Path) -> Result<WavFormat> {
     })
 }
 
-/// A canonical WAV (16-byte fmt chunk, then the data chunk) that hound reads
-/// whatever the original header looked like.
-fn canonical_wav(format: &WavFormat, data: &[u8]) -> Vec<u8> {
-    let block_align = format.channels * (format.container_bits / 8);
-    let mut out = Vec::with_capacity(44 + data.len());
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    let tag = if format.float {
-        FORMAT_IEEE_FLOAT
-    } else {
-        FORMAT_PCM
-    };
-    out.extend_from_slice(&tag.to_le_bytes());
-    out.extend_from_slice(&format.channels.to_le_bytes());
-    out.extend_from_slice(&format.sample_rate.to_le_bytes());
-    out.extend_from_slice(&(format.sample_rate.wrapping_mul(block_align as u32)).to_le_bytes());
-    out.extend_from_slice(&block_align.to_le_bytes());
-    out.extend_from_slice(&format.container_bits.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out.extend_from_slice(data);
-    out
-}
-
-/// Interleaved samples scaled to [-1, 1].
+/// Interleaved samples scaled to [-1, 1]: integer PCM as the signed value
+/// of its whole container (8-bit PCM is unsigned, 128 being zero) times
+/// 2^-(bits - 1), the values hound gives, decoded straight from the bytes.
 fn decode_samples(format: &WavFormat, data: &[u8], path: &Path) -> Result<Vec<f32>> {
     if format.float {
         return decode_float(format, data, path);
     }
-    if data.len() > (u32::MAX - 36) as usize {
-        return Err(Error::format(
-            path,
-            format!(
-                "data chunk of {} bytes is larger than a WAV file can be (4 GiB)",
-                data.len()
-            ),
-        ));
-    }
-    let wav = canonical_wav(format, data);
-    let hound_error = |e: hound::Error| Error::format(path, format!("cannot decode samples: {e}"));
-    let mut reader = hound::WavReader::new(std::io::Cursor::new(wav)).map_err(hound_error)?;
-    let mut out = try_with_capacity(reader.len() as usize, &path.display().to_string())?;
+    let width = format.container_bits as usize / 8;
+    let mut out = try_with_capacity(data.len() / width, &path.display().to_string())?;
     let scale = 1.0 / (1u64 << (format.container_bits - 1)) as f32;
-    for s in reader.samples::<i32>() {
-        out.push(s.map_err(hound_error)? as f32 * scale);
+    match width {
+        1 => out.extend(data.iter().map(|&b| (i32::from(b) - 128) as f32 * scale)),
+        2 => out.extend(
+            data.chunks_exact(2)
+                .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) * scale),
+        ),
+        // The three bytes in the top of an i32, shifted back with their sign.
+        3 => out.extend(
+            data.chunks_exact(3)
+                .map(|b| (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 * scale),
+        ),
+        _ => out.extend(
+            data.chunks_exact(4)
+                .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32 * scale),
+        ),
     }
     Ok(out)
 }

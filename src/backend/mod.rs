@@ -34,6 +34,7 @@ pub mod kernel_sources;
 pub use device::Device;
 
 use crate::error::Result;
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// Element-wise activation applied after a bias add.
@@ -200,6 +201,15 @@ pub trait Backend: Clone + Send + Sync {
 
     /// Host -> backend copy of `src.len()` values into the start of `dst`.
     fn upload(&self, src: &[f32], dst: Self::ViewMut<'_>) -> Result<()>;
+    /// A new buffer holding exactly `host`'s values: [`Backend::alloc`]
+    /// and [`Backend::upload`], unless the backend can do better (the CPU
+    /// keeps an owned vector as its buffer, so a model's parameters read
+    /// from a file are not copied a second time).
+    fn buffer_from_host(&self, host: Cow<'_, [f32]>) -> Result<Self::Buf> {
+        let mut buf = self.alloc(host.len())?;
+        self.upload(&host, self.view_mut(&mut buf, 0..host.len()))?;
+        Ok(buf)
+    }
     /// Host -> backend copy of `src.len()` indices into the start of `dst`.
     fn upload_index(&self, src: &[u32], dst: &mut Self::Index) -> Result<()>;
     /// Backend -> host copy of `dst.len()` values; waits for the work that

@@ -119,7 +119,14 @@ pub enum Command {
 /// [`Error::exit_code`]).
 pub fn main() -> i32 {
     let cli = parse();
-    crate::interrupt::install();
+    // Commands that write no files keep the default action of a signal
+    // (stop at once) and do not start the handler's thread.
+    if !matches!(
+        cli.command,
+        Command::Predict(_) | Command::Inspect(_) | Command::Completions(_)
+    ) {
+        crate::interrupt::install();
+    }
     match run(cli) {
         Ok(()) => 0,
         Err(e) => {

@@ -35,7 +35,7 @@ pub fn read_bundle<B: Backend>(backend: &B, option: &str, path: &Path) -> Result
             ck.kind()
         )));
     }
-    ModelBundle::from_checkpoint(backend, &ck)
+    ModelBundle::from_checkpoint_owned(backend, ck)
 }
 
 /// The feature learner `vaeser encode` runs: a checkpoint from

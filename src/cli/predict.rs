@@ -52,6 +52,32 @@ pub struct Args {
     pub inputs: Vec<PathBuf>,
 }
 
+/// Recordings up to this size are predicted on the calling thread alone:
+/// 2 MiB is about a minute of 16 kHz 16-bit mono.
+const SINGLE_THREAD_MAX_BYTES: u64 = 2 << 20;
+
+/// A pool of just the calling thread, for a run of one short recording
+/// without windows and without `--threads`: starting a worker per core
+/// costs more CPU time than the few small products of one recording gain
+/// from them (and results do not depend on the thread count).
+fn single_thread_pool(
+    inputs: &[crate::predict::inputs::Input],
+    windows: bool,
+    global: &Global,
+) -> Result<Option<rayon::ThreadPool>> {
+    let [input] = inputs else { return Ok(None) };
+    let short = std::fs::metadata(&input.path).is_ok_and(|m| m.len() <= SINGLE_THREAD_MAX_BYTES);
+    if windows || global.threads.is_some() || !short {
+        return Ok(None);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .use_current_thread()
+        .build()
+        .map(Some)
+        .map_err(|e| Error::Device(format!("cannot set up the calling thread as a pool: {e}")))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
     Table,
@@ -69,7 +95,7 @@ impl From<FormatArg> for Format {
     }
 }
 
-pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> {
+pub fn run<B: Backend>(args: Args, global: &Global, backend: &B) -> Result<()> {
     let windows = args
         .window
         .map(|w| WindowSpec::new(w, args.hop))
@@ -102,15 +128,16 @@ pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> 
         &inputs,
         windows.is_some(),
     );
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let write = |out: &mut std::io::StdoutLock<'_>, text: &str| {
+    // Locked per write, not held: the sink may run inside a rayon pool,
+    // which wants it sendable.
+    let write = |text: &str| {
+        let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())
             .and_then(|()| out.flush())
             .map_err(|e| Error::io("<stdout>", e))
     };
-    write(&mut out, &writer.header())?;
-    let failed = predict_all(&bundle, &inputs, windows.as_ref(), |_, input, outcome| {
+    write(&writer.header())?;
+    let sink = |_: usize, input: &crate::predict::inputs::Input, outcome: &Outcome| {
         let mut text = String::new();
         match outcome {
             Outcome::Whole(p) => text.push_str(&writer.row(&Row {
@@ -133,8 +160,12 @@ pub fn run<B: Backend>(args: Args, _global: &Global, backend: &B) -> Result<()> 
                 outcome: Err(e),
             })),
         }
-        write(&mut out, &text)
-    })?;
+        write(&text)
+    };
+    let failed = match single_thread_pool(&inputs, windows.is_some(), global)? {
+        Some(pool) => pool.install(|| predict_all(&bundle, &inputs, windows.as_ref(), sink)),
+        None => predict_all(&bundle, &inputs, windows.as_ref(), sink),
+    }?;
     if failed > 0 {
         return Err(Error::Failures {
             what: "inputs",

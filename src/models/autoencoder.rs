@@ -164,6 +164,8 @@ impl LossParts {
 /// allocated once, so training steps never allocate.
 pub struct Workspace<B: Backend> {
     capacity: usize,
+    /// Whether the decoder's and the gradients' buffers are there.
+    training: bool,
     /// `[cap, D]`: the (normalised) input, which is also the target.
     pub x: B::Buf,
     /// `[cap, K]`: the condition rows (CVAE only).
@@ -290,11 +292,32 @@ impl Autoencoder {
 
     /// Buffers for batches of up to `capacity` rows.
     pub fn workspace<B: Backend>(&self, be: &B, capacity: usize) -> Result<Workspace<B>> {
+        self.build_workspace(be, capacity, true)
+    }
+
+    /// Buffers for [`Autoencoder::encode`] only: the decoder's and the
+    /// gradients' are left empty (for a prediction they would be most of
+    /// the workspace, memory allocated and zero-filled to go unused).
+    /// [`Autoencoder::forward`] and [`Autoencoder::backward`] refuse it.
+    pub fn encode_workspace<B: Backend>(&self, be: &B, capacity: usize) -> Result<Workspace<B>> {
+        self.build_workspace(be, capacity, false)
+    }
+
+    fn build_workspace<B: Backend>(
+        &self,
+        be: &B,
+        capacity: usize,
+        training: bool,
+    ) -> Result<Workspace<B>> {
         if capacity == 0 {
             return Err(Error::shape("a workspace needs room for at least one row"));
         }
         let s = &self.shape;
         let rows = |w: usize| be.alloc(capacity * w);
+        let train_rows = |w: usize| be.alloc(if training { capacity * w } else { 0 });
+        let train_outputs = |layers: &[Dense]| -> Result<Vec<B::Buf>> {
+            layers.iter().map(|l| train_rows(l.outputs())).collect()
+        };
         let outputs = |layers: &[Dense]| -> Result<Vec<B::Buf>> {
             layers.iter().map(|l| rows(l.outputs())).collect()
         };
@@ -307,24 +330,34 @@ impl Autoencoder {
         let cvae = s.conditions > 0;
         Ok(Workspace {
             capacity,
+            training,
             x: rows(s.input)?,
             cond: rows(s.conditions)?,
-            eps: rows(s.latent)?,
+            eps: train_rows(s.latent)?,
             enc_in: rows(if cvae { s.encoder_input() } else { 0 })?,
             enc_act: outputs(&self.encoder)?,
             mu: rows(s.latent)?,
             logvar: rows(s.latent)?,
-            z: rows(s.latent)?,
-            dec_in: rows(if cvae { s.decoder_input() } else { 0 })?,
-            dec_act: outputs(&self.decoder)?,
-            d_enc_act: outputs(&self.encoder)?,
-            d_dec_act: outputs(&self.decoder)?,
-            d_dec_in: rows(if cvae { s.decoder_input() } else { 0 })?,
-            dz: rows(s.latent)?,
-            dmu: rows(s.latent)?,
-            dlogvar: rows(s.latent)?,
-            d_pre: rows(widest)?,
+            z: train_rows(s.latent)?,
+            dec_in: train_rows(if cvae { s.decoder_input() } else { 0 })?,
+            dec_act: train_outputs(&self.decoder)?,
+            d_enc_act: train_outputs(&self.encoder)?,
+            d_dec_act: train_outputs(&self.decoder)?,
+            d_dec_in: train_rows(if cvae { s.decoder_input() } else { 0 })?,
+            dz: train_rows(s.latent)?,
+            dmu: train_rows(s.latent)?,
+            dlogvar: train_rows(s.latent)?,
+            d_pre: train_rows(widest)?,
         })
+    }
+
+    fn check_training<B: Backend>(&self, ws: &Workspace<B>, rows: usize) -> Result<()> {
+        if !ws.training {
+            return Err(Error::shape(
+                "a workspace made for encoding has no decoder or gradient buffers",
+            ));
+        }
+        self.check_rows(ws, rows)
     }
 
     fn check_rows<B: Backend>(&self, ws: &Workspace<B>, rows: usize) -> Result<()> {
@@ -401,7 +434,7 @@ impl Autoencoder {
         recon: B::ViewMut<'_>,
         kl_sum: B::ViewMut<'_>,
     ) -> Result<()> {
-        self.check_rows(ws, rows)?;
+        self.check_training(ws, rows)?;
         let s = &self.shape;
         let l = s.latent;
         self.encode_forward(be, p, ws, rows)?;
@@ -461,7 +494,7 @@ impl Autoencoder {
         ws: &mut Workspace<B>,
         rows: usize,
     ) -> Result<()> {
-        self.check_rows(ws, rows)?;
+        self.check_training(ws, rows)?;
         let s = &self.shape;
         let l = s.latent;
         let variational = s.kind.is_variational();

@@ -65,6 +65,15 @@ pub struct Prediction {
     pub probabilities: Vec<f32>,
 }
 
+/// The metadata of a bundle besides its two models.
+struct BundleParts {
+    labels: Vec<String>,
+    task: Task,
+    encode: EncodeMode,
+    corpus: String,
+    front_end: FrontEnd,
+}
+
 /// A trained model whose parameters live on backend `B`.
 #[derive(Debug)]
 pub struct ModelBundle<B: Backend> {
@@ -99,11 +108,28 @@ impl<B: Backend> ModelBundle<B> {
     /// Reads a bundle onto `backend`, checking that its parts fit together
     /// and that it was made with this program's front end.
     pub fn load(backend: &B, path: &Path) -> Result<ModelBundle<B>> {
-        Self::from_checkpoint(backend, &Checkpoint::load(path)?)
+        Self::from_checkpoint_owned(backend, Checkpoint::load(path)?)
     }
 
     /// A bundle from a checkpoint already read (its source names it in errors).
     pub fn from_checkpoint(backend: &B, ck: &Checkpoint) -> Result<ModelBundle<B>> {
+        let (parts, classifier) = Self::parts_from(backend, ck)?;
+        let learner = FeatureLearner::read_from(backend, ck, "learner.")?;
+        Self::assemble(ck.source(), parts, learner, classifier)
+    }
+
+    /// [`ModelBundle::from_checkpoint`], consuming the checkpoint: the
+    /// feature learner (the first model of the file) takes over its value
+    /// buffer, so on the CPU the learner's parameters are not copied again.
+    pub fn from_checkpoint_owned(backend: &B, ck: Checkpoint) -> Result<ModelBundle<B>> {
+        let path = ck.source().to_path_buf();
+        let (parts, classifier) = Self::parts_from(backend, &ck)?;
+        let learner = FeatureLearner::read_from_owned(backend, ck, "learner.")?;
+        Self::assemble(&path, parts, learner, classifier)
+    }
+
+    /// Everything of a bundle but its feature learner.
+    fn parts_from(backend: &B, ck: &Checkpoint) -> Result<(BundleParts, Classifier<B>)> {
         let path = ck.source();
         ck.expect_kind(&[KIND])?;
         let front_end: FrontEnd = ck.meta("front_end")?;
@@ -117,10 +143,30 @@ impl<B: Backend> ModelBundle<B> {
                 ),
             ));
         }
-        let labels: Vec<String> = ck.meta("labels")?;
-        let learner = FeatureLearner::read_from(backend, ck, "learner.")?;
-        let classifier = Classifier::read_from(backend, ck, "classifier.")?;
-        let encode: EncodeMode = ck.meta("encode")?;
+        let parts = BundleParts {
+            labels: ck.meta("labels")?,
+            task: ck.meta("task")?,
+            encode: ck.meta("encode")?,
+            corpus: ck.meta("corpus")?,
+            front_end,
+        };
+        Ok((parts, Classifier::read_from(backend, ck, "classifier.")?))
+    }
+
+    /// The bundle of its parts, checking that they fit together.
+    fn assemble(
+        path: &Path,
+        parts: BundleParts,
+        learner: FeatureLearner<B>,
+        classifier: Classifier<B>,
+    ) -> Result<ModelBundle<B>> {
+        let BundleParts {
+            labels,
+            task,
+            encode,
+            corpus,
+            front_end,
+        } = parts;
         let shape = classifier.shape();
         if shape.classes != labels.len() || shape.input != learner.feature_dim(encode) {
             return Err(Error::format(
@@ -139,9 +185,9 @@ impl<B: Backend> ModelBundle<B> {
             learner,
             classifier,
             labels,
-            task: ck.meta("task")?,
+            task,
             encode,
-            corpus: ck.meta("corpus")?,
+            corpus,
             front_end,
         })
     }

@@ -83,12 +83,10 @@ impl<B: Backend> Classifier<B> {
     ) -> Result<Classifier<B>> {
         let n = shape.param_count()?;
         crate::error::check_len("classifier parameters", params.len(), &[n])?;
-        let mut buf = backend.alloc(n)?;
-        backend.upload(params, backend.view_mut(&mut buf, 0..n))?;
         Ok(Classifier {
             backend: backend.clone(),
             shape,
-            params: buf,
+            params: backend.buffer_from_host(std::borrow::Cow::Borrowed(params))?,
         })
     }
 

@@ -16,6 +16,7 @@ use crate::config::{CvaeCondition, EncodeMode, LearnerConfig, SegmentConfig};
 use crate::error::{Error, Result};
 use crate::features::normalize::BandStats;
 use rand_distr::{Distribution, StandardNormal};
+use std::borrow::Cow;
 use std::path::Path;
 
 /// Marks every output made with `CvaeCondition::Oracle`.
@@ -104,16 +105,23 @@ impl<B: Backend> FeatureLearner<B> {
         host_params: &[f32],
         parts: LearnerParts,
     ) -> Result<Self> {
+        Self::from_host_values(backend, net, Cow::Borrowed(host_params), parts)
+    }
+
+    /// [`FeatureLearner::from_host`] with the parameters borrowed or owned:
+    /// owned ones become the CPU backend's buffer as they are.
+    fn from_host_values(
+        backend: &B,
+        net: Autoencoder,
+        host_params: Cow<'_, [f32]>,
+        parts: LearnerParts,
+    ) -> Result<Self> {
         crate::error::check_len(
             "autoencoder parameters",
             host_params.len(),
             &[net.layout().len()],
         )?;
-        let mut params = backend.alloc(host_params.len())?;
-        backend.upload(
-            host_params,
-            backend.view_mut(&mut params, 0..host_params.len()),
-        )?;
+        let params = backend.buffer_from_host(host_params)?;
         let LearnerParts {
             normalization,
             segments,
@@ -276,7 +284,7 @@ impl<B: Backend> FeatureLearner<B> {
         }
         let cap = rows.len().min(ENCODE_CHUNK);
         let be = &self.backend;
-        let mut ws = self.net.workspace(be, cap)?;
+        let mut ws = self.net.encode_workspace(be, cap)?;
         let mut x = vec![0f32; cap * dim];
         let mut cond = vec![0f32; cap * k];
         let mut mu = vec![0f32; cap * l];
@@ -449,6 +457,23 @@ impl<B: Backend> FeatureLearner<B> {
 
     /// Reads a learner stored with `write_into`, checking every tensor's shape.
     pub fn read_from(backend: &B, ck: &Checkpoint, prefix: &str) -> Result<FeatureLearner<B>> {
+        let (net, parts) = Self::parts_from(ck, prefix)?;
+        let params = ck.params(prefix, net.layout())?;
+        Self::from_host_values(backend, net, params, parts)
+    }
+
+    /// [`FeatureLearner::read_from`], consuming the checkpoint: a learner
+    /// whose tensors start the file's data takes over the checkpoint's
+    /// buffer instead of copying it.
+    pub fn read_from_owned(backend: &B, ck: Checkpoint, prefix: &str) -> Result<FeatureLearner<B>> {
+        let (net, parts) = Self::parts_from(&ck, prefix)?;
+        let params = ck.into_params(prefix, net.layout())?;
+        Self::from_host_values(backend, net, Cow::Owned(params), parts)
+    }
+
+    /// The network and everything but the parameters of a learner stored
+    /// under `prefix`, checked against each other and against the tensors.
+    fn parts_from(ck: &Checkpoint, prefix: &str) -> Result<(Autoencoder, LearnerParts)> {
         let key = |k: &str| format!("{prefix}{k}");
         let shape: AutoencoderShape = ck.meta(&key("shape"))?;
         shape
@@ -497,21 +522,16 @@ impl<B: Backend> FeatureLearner<B> {
         ck.check_holds_values(prefix, count)?;
         ck.check_finite(prefix)?;
         let net = Autoencoder::new(shape)?;
-        let params = ck.params(prefix, net.layout())?;
-        FeatureLearner::from_host(
-            backend,
-            net,
-            &params,
-            LearnerParts {
-                normalization,
-                segments,
-                label_names,
-                config: ck.meta(&key("config"))?,
-                seed: ck.meta(&key("seed"))?,
-                fold: ck.meta(&key("fold"))?,
-                summary: ck.meta(&key("training"))?,
-            },
-        )
+        let parts = LearnerParts {
+            normalization,
+            segments,
+            label_names,
+            config: ck.meta(&key("config"))?,
+            seed: ck.meta(&key("seed"))?,
+            fold: ck.meta(&key("fold"))?,
+            summary: ck.meta(&key("training"))?,
+        };
+        Ok((net, parts))
     }
 
     /// Writes the learner's checkpoint atomically.
@@ -531,13 +551,13 @@ impl<B: Backend> FeatureLearner<B> {
             Some(kind) => ck.expect_kind(&[kind.as_str()])?,
             None => ck.expect_kind(&["ae", "vae", "cvae"])?,
         }
-        let learner = Self::read_from(backend, &ck, "")?;
-        if learner.kind().as_str() != ck.kind() {
+        let kind = ck.kind().to_string();
+        let learner = Self::read_from_owned(backend, ck, "")?;
+        if learner.kind().as_str() != kind {
             return Err(Error::format(
                 path,
                 format!(
-                    "checkpoint kind '{}' does not match its model shape ({})",
-                    ck.kind(),
+                    "checkpoint kind '{kind}' does not match its model shape ({})",
                     learner.kind()
                 ),
             ));

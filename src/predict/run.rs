@@ -45,6 +45,12 @@ pub fn predict_all<B: Backend>(
     windows: Option<&WindowSpec>,
     mut sink: impl FnMut(usize, &Input, &Outcome) -> Result<()>,
 ) -> Result<usize> {
+    if let [input] = inputs {
+        // Nothing to overlap: no producer thread and no channel.
+        let outcome = predict_input(bundle, input, windows);
+        sink(0, input, &outcome)?;
+        return Ok(usize::from(matches!(outcome, Outcome::Failed(_))));
+    }
     let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
     let mut failed = 0;
     let mut sink_error: Option<Error> = None;

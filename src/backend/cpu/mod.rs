@@ -40,6 +40,7 @@ mod simd16;
 
 use super::{Activation, AdamStep, Backend, Gemm, LstmShape};
 use crate::error::{Error, Result};
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// The CPU backend. Stateless: buffers are plain `Vec<f32>` and `Vec<u32>`.
@@ -49,6 +50,14 @@ pub struct Cpu;
 /// A zero-filled vector, or an error when the memory cannot be had (instead
 /// of the abort of `vec!`).
 fn zeroed<T: Clone + Default>(len: usize, what: &str) -> Result<Vec<T>> {
+    let mut v = reserved(len, what)?;
+    v.resize(len, T::default());
+    Ok(v)
+}
+
+/// An empty vector with room for exactly `len` values (huge pages advised
+/// for a large one), or an error when the memory cannot be had.
+fn reserved<T>(len: usize, what: &str) -> Result<Vec<T>> {
     let mut v = Vec::new();
     v.try_reserve_exact(len).map_err(|_| {
         Error::Device(format!(
@@ -57,7 +66,6 @@ fn zeroed<T: Clone + Default>(len: usize, what: &str) -> Result<Vec<T>> {
         ))
     })?;
     crate::hugepages::advise(&mut v);
-    v.resize(len, T::default());
     Ok(v)
 }
 
@@ -99,6 +107,17 @@ impl Backend for Cpu {
     fn upload(&self, src: &[f32], dst: &mut [f32]) -> Result<()> {
         dst[..src.len()].copy_from_slice(src);
         Ok(())
+    }
+    fn buffer_from_host(&self, host: Cow<'_, [f32]>) -> Result<Vec<f32>> {
+        match host {
+            Cow::Owned(v) => Ok(v),
+            Cow::Borrowed(src) => {
+                // Not zero-filled first: every value is written by the copy.
+                let mut v = reserved(src.len(), "f32 values")?;
+                v.extend_from_slice(src);
+                Ok(v)
+            }
+        }
     }
     fn upload_index(&self, src: &[u32], dst: &mut Vec<u32>) -> Result<()> {
         dst[..src.len()].copy_from_slice(src);
