@@ -138,6 +138,14 @@ fn a_model_file_is_described_with_its_own_values() {
     assert_eq!(r["other_metadata"], serde_json::json!({}));
 }
 
+/// "1 epoch", "3 epochs".
+fn epochs(n: &Value) -> String {
+    match n.as_u64().unwrap() {
+        1 => "1 epoch".into(),
+        n => format!("{n} epochs"),
+    }
+}
+
 #[test]
 fn the_table_says_the_same_for_people() {
     let (model, _) = files();
@@ -163,15 +171,16 @@ fn the_table_says_the_same_for_people() {
     let lt = &r["learner"]["training"];
     assert!(
         line("  training").contains(&format!(
-            "{} epochs, kept epoch {} (validation reconstruction",
-            lt["epochs_run"], lt["best_epoch"]
+            "{}, kept epoch {} (validation reconstruction",
+            epochs(&lt["epochs_run"]),
+            lt["best_epoch"]
         )),
         "{table}"
     );
     assert!(
         table.contains(&format!(
-            "{} epochs, kept epoch {} (validation UA {:.1}%",
-            t["epochs_run"],
+            "{}, kept epoch {} (validation UA {:.1}%",
+            epochs(&t["epochs_run"]),
             t["best_epoch"],
             100.0 * t["best"]["val_ua"].as_f64().unwrap()
         )),

@@ -252,9 +252,9 @@ pub fn table(r: &Value) -> String {
             line(
                 "  training",
                 format!(
-                    "{} epochs, kept epoch {} (validation reconstruction {}, KL {}), {} \
+                    "{}, kept epoch {} (validation reconstruction {}, KL {}), {} \
                      training and {} validation segments",
-                    t["epochs_run"],
+                    epochs(&t["epochs_run"]),
                     t["best_epoch"],
                     number(&t["best_val_reconstruction"], 4),
                     number(&t["best_val_kl"], 4),
@@ -289,9 +289,9 @@ pub fn table(r: &Value) -> String {
                 "not recorded".into()
             } else {
                 format!(
-                    "{} epochs, kept epoch {} (validation UA {}, WA {}, loss {}), {} training \
+                    "{}, kept epoch {} (validation UA {}, WA {}, loss {}), {} training \
                      and {} validation utterances{}",
-                    t["epochs_run"],
+                    epochs(&t["epochs_run"]),
                     t["best_epoch"],
                     percent(&t["best"]["val_ua"]),
                     percent(&t["best"]["val_wa"]),
@@ -383,6 +383,13 @@ fn inline(v: &Value) -> String {
         Value::Array(a) if a.len() > 16 => format!("[{} values]", a.len()),
         Value::Array(a) => format!("[{}]", a.iter().map(inline).collect::<Vec<_>>().join(", ")),
         other => text(other),
+    }
+}
+
+fn epochs(v: &Value) -> String {
+    match v.as_u64() {
+        Some(1) => "1 epoch".into(),
+        _ => format!("{v} epochs"),
     }
 }
 
