@@ -29,7 +29,7 @@ const FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 /// The encoding of a WAV file's samples, as far as decoding needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WavFormat {
-    /// Interleaved channels per frame (1..=`MAX_CHANNELS`).
+    /// Interleaved channels per frame (1 to [`MAX_CHANNELS`]).
     pub channels: u16,
     /// Sample frames per second, in Hz.
     pub sample_rate: u32,

@@ -132,8 +132,9 @@ impl std::fmt::Display for Skipped {
 pub struct Corpus {
     /// The directory the corpus was loaded from (a manifest's folder).
     pub root: PathBuf,
-    /// Usable utterances, in the loader's deterministic (sorted) order; with
-    /// a label unless [`Corpus::include_rated_other`] added unlabelled ones.
+    /// Usable utterances, in a deterministic order (sorted file names; a
+    /// manifest's row order). Unlabelled ones (`label: None`) are those of a
+    /// manifest's empty labels and those [`Corpus::include_rated_other`] added.
     pub utterances: Vec<Utterance>,
     /// Files and annotation lines that could not be used (lenient loads).
     pub skipped: Vec<Skipped>,

@@ -83,7 +83,8 @@ pub struct FoldRecord {
 /// Wall time of the stages of one fold, in seconds (manifest only).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FoldTiming {
-    /// Training the feature learner (0 when it was reused or there is none).
+    /// Training the feature learner (about 0 when a cached one was reused, 0
+    /// without one).
     pub learner: f64,
     /// Encoding the training and test utterances (z-scoring, for the LogMel
     /// baseline).

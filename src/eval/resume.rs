@@ -19,8 +19,9 @@ pub const STOP_AFTER_FOLDS_ENV: &str = "VAESER_STOP_AFTER_FOLDS";
 /// The content of a `fold-N.json` file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FoldFile {
-    /// The cell's fingerprint ([`super::crossval::Driver::cell_fingerprint`]); a resumed run
-    /// uses the file only if its own fingerprint is the same.
+    /// The cell's fingerprint
+    /// ([`Driver::cell_fingerprint`](super::crossval::Driver::cell_fingerprint));
+    /// a resumed run uses the file only if its own fingerprint is the same.
     pub fingerprint: String,
     /// The fold's results.
     pub record: FoldRecord,

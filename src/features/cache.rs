@@ -79,12 +79,11 @@ pub struct CacheReport {
 /// Computes the LogMel features of every utterance in parallel (results in
 /// input order, whatever the thread count), taking from the cache what it
 /// holds for unchanged files and rewriting it atomically when its entries
-/// change. An unreadable or corrupt cache is noted in
-/// [`CacheReport::notes`] and rebuilt; failing to write it is an error. A
-/// file that cannot be decoded is skipped, or the error in a strict run.
-/// After Ctrl-C the
-/// features computed so far are saved to the cache and
-/// [`Error::Interrupted`] is returned.
+/// change. An unreadable or corrupt cache is noted in [`CacheReport::notes`]
+/// and rebuilt; failing to write it is an error. A file that cannot be
+/// decoded is skipped, or the error in a strict run. After Ctrl-C the
+/// features computed so far are saved to the cache and [`Error::Interrupted`]
+/// is returned.
 pub fn extract(utterances: &[Utterance], options: &ExtractOptions<'_>) -> Result<Extracted> {
     let mut report = CacheReport::default();
     let mut cached = match options.cache {
