@@ -54,7 +54,7 @@ impl EncodeOptions {
 pub struct TrainingSummary {
     /// The epoch whose weights were kept (0-based).
     pub best_epoch: usize,
-    /// Epochs trained before early stopping ended the run (or the budget ran out).
+    /// Epochs trained: until early stopping, at most `max_epochs`.
     pub epochs_run: usize,
     /// Validation reconstruction loss (squared error summed over a segment,
     /// mean over segments) of the kept epoch; the training loss when

@@ -71,7 +71,8 @@ impl Confusion {
         }
     }
 
-    /// Utterances of class `truth` predicted as `predicted`. Panics if either is out of range.
+    /// Utterances of class `truth` predicted as `predicted`; both must be
+    /// below `classes`.
     pub fn get(&self, truth: usize, predicted: usize) -> u64 {
         self.counts[truth * self.classes + predicted]
     }
