@@ -62,6 +62,9 @@
 //!   handling). `default-features = false` leaves the library alone.
 //! - `cuda`: the CUDA backend (`backend::cuda`), loaded at run time.
 
+// Every public item is documented; CI builds the docs with `-D missing_docs`.
+#![warn(missing_docs)]
+
 pub mod audio;
 pub mod backend;
 pub mod checkpoint;
