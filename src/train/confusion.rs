@@ -71,9 +71,17 @@ impl Confusion {
         }
     }
 
-    /// Utterances of class `truth` predicted as `predicted`; both must be
-    /// below `classes`.
+    /// Utterances of class `truth` predicted as `predicted`.
+    ///
+    /// # Panics
+    /// If either is not below `classes` (one out of range would otherwise
+    /// read another cell of the matrix).
     pub fn get(&self, truth: usize, predicted: usize) -> u64 {
+        assert!(
+            truth < self.classes && predicted < self.classes,
+            "label out of range: truth {truth}, predicted {predicted}, {} classes",
+            self.classes
+        );
         self.counts[truth * self.classes + predicted]
     }
 
