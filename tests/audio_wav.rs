@@ -2,13 +2,14 @@
 //! real-world header quirks decode; each kind of bad file gives an error that
 //! names the file and what is wrong.
 
+#[path = "common/scratch_dirs.rs"]
+mod scratch_dirs;
+
 use std::path::{Path, PathBuf};
 use vaeser::audio::{load_logmel, wav};
 
 fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vaeser-audio-wav-{}-{test}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    scratch_dirs::scratch(&format!("audio-wav-{test}"))
 }
 
 /// Channel `c`'s sample `i` of the test signals, in [-0.9, 0.9].

@@ -2,6 +2,9 @@
 //! after a save/load round trip, clear errors for another kind or shape, and
 //! the encoding modes of SPEC §3.
 
+#[path = "common/scratch_dirs.rs"]
+mod scratch_dirs;
+
 use rand_distr::{Distribution, Normal};
 use vaeser::backend::cpu::Cpu;
 use vaeser::checkpoint::Checkpoint;
@@ -49,9 +52,7 @@ fn train(kind: LearnerKind) -> FeatureLearner<Cpu> {
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir()
-        .join(format!("vaeser-learner-ckpt-{}", std::process::id()))
-        .join(name)
+    scratch_dirs::scratch_path("learner-checkpoint").join(name)
 }
 
 fn opts(mode: EncodeMode, condition: CvaeCondition) -> EncodeOptions {

@@ -1,14 +1,15 @@
 //! Checkpoint container: bit-identical round trips, PyTorch-compatible
 //! safetensors layout, and clear errors for wrong, truncated or corrupt files.
 
+#[path = "common/scratch_dirs.rs"]
+mod scratch_dirs;
+
 use rand::Rng;
 use vaeser::checkpoint::Checkpoint;
 use vaeser::nn::params::ParamLayout;
 
 fn tmp(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir()
-        .join(format!("vaeser-ckpt-test-{}", std::process::id()))
-        .join(name)
+    scratch_dirs::scratch_path("checkpoint").join(name)
 }
 
 fn sample() -> (Checkpoint, ParamLayout, Vec<f32>) {

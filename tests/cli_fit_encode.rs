@@ -5,6 +5,9 @@
 //! file holds exactly what the library's encoder gives, and the oracle CVAE
 //! condition is marked as a label leak.
 
+#[path = "common/scratch_dirs.rs"]
+mod scratch_dirs;
+
 use std::path::{Path, PathBuf};
 use vaeser::audio::load_logmel;
 use vaeser::backend::cpu::Cpu;
@@ -25,10 +28,7 @@ const EMOTION_CODES: [u32; 4] = [1, 3, 4, 5];
 const ACTORS: [u32; 3] = [1, 2, 5];
 
 fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vaeser-cli-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    scratch_dirs::scratch(&format!("cli-{test}"))
 }
 
 fn wav_path(root: &Path, actor: u32, emotion: u32) -> PathBuf {

@@ -61,7 +61,7 @@ fn touch(path: &Path) {
 }
 
 fn fixture_tree(name: &str) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("vaeser-ravdess-{name}-{}", std::process::id()));
+    let root = common::scratch_path(&format!("ravdess-{name}"));
     let _ = std::fs::remove_dir_all(&root);
     for file in [
         "Actor_05/03-01-01-01-01-01-05.wav", // neutral
@@ -155,8 +155,7 @@ fn malformed_names_are_skipped_with_the_file_or_fatal_when_strict() {
 
 #[test]
 fn a_directory_without_actors_is_an_error_naming_it() {
-    let root = std::env::temp_dir().join(format!("vaeser-ravdess-empty-{}", std::process::id()));
-    std::fs::create_dir_all(&root).unwrap();
+    let root = common::scratch("ravdess-empty");
     let err = load(CorpusKind::Ravdess, &root, &LoadOptions::default()).unwrap_err();
     assert!(err.to_string().contains(&*root.to_string_lossy()), "{err}");
     assert!(err.to_string().contains("Actor_NN"), "{err}");

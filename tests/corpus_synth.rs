@@ -3,6 +3,9 @@
 //! and speakers differ the way the generator promises, and a refusal to
 //! write over foreign data.
 
+#[path = "common/scratch_dirs.rs"]
+mod scratch_dirs;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use vaeser::corpus::synth::{self, Options, Size, Summary, Tag};
@@ -10,7 +13,7 @@ use vaeser::corpus::{load, CorpusKind, Gender, LoadOptions};
 use vaeser::sha256::Sha256;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vaeser-synth-{name}-{}", std::process::id()));
+    let dir = scratch_dirs::scratch_path(&format!("synth-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }

@@ -4,6 +4,10 @@
 
 pub mod backends;
 pub mod gradcheck;
+mod scratch_dirs;
+
+#[allow(unused_imports)]
+pub use scratch_dirs::{scratch, scratch_path};
 
 use std::path::{Path, PathBuf};
 use vaeser::corpus::{Corpus, Gender};
@@ -22,14 +26,6 @@ pub fn shared_dir(sub: &str) -> Option<PathBuf> {
         println!("skipped: {} is absent", dir.display());
         None
     }
-}
-
-/// A fresh empty directory for one test.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vaeser-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// A 16-bit mono WAV of `n` samples of a tone whose pitch depends on `seed`,

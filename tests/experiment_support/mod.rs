@@ -9,19 +9,16 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use vaeser::corpus::synth::{generate, Options, Size};
 
-/// A fresh directory for one test.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vaeser-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+#[path = "../common/scratch_dirs.rs"]
+mod scratch_dirs;
+
+pub use scratch_dirs::scratch;
 
 /// The small synthetic corpus (IEMOCAP layout, with V/A/D), written once.
 pub fn corpus() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("vaeser-test-corpus-{}", std::process::id()));
+        let dir = scratch_dirs::scratch_path("corpus");
         let _ = std::fs::remove_dir_all(&dir);
         generate(
             &dir,
