@@ -46,10 +46,13 @@ pub struct Args {
 /// How the description is printed.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// Labelled lines for people, the tensors as an aligned table.
     Table,
+    /// One JSON object.
     Json,
 }
 
+/// Prints the description of `args.file`.
 pub fn run(args: Args, _global: &Global) -> Result<()> {
     existing_file("FILE", &args.file)?;
     let ck = Checkpoint::load(&args.file)?;
