@@ -57,8 +57,8 @@ fn main() -> vaeser::Result<()> {
     model.save(&file)?;
     let model = ModelBundle::load(&Cpu, &file)?;
 
-    let wav = corpus.join(&data.utterances[0].path);
-    let p = model.predict_file(&wav)?;
+    let wav = &data.utterances[0].path;
+    let p = model.predict_file(wav)?;
     let truth = data.utterances[0].label.map(|l| model.labels[l].as_str());
     println!(
         "{}: {} (labelled {})",

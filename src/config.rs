@@ -13,15 +13,24 @@ use std::path::Path;
 /// The names `Config::preset` knows.
 pub const PRESETS: [&str; 2] = ["spec", "quick"];
 
+/// A run's hyper-parameters, one table per stage; [`Config::default`] is the
+/// SPEC's. As TOML each field is a table (`[segments]`, `[learner]`, ...);
+/// unknown keys are rejected, missing ones keep their defaults.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// How LogMel frames are cut into segments (SPEC §2).
     pub segments: SegmentConfig,
+    /// The AE/VAE/CVAE feature learner and its training (SPEC §3).
     pub learner: LearnerConfig,
+    /// The LSTM classifier and its training (SPEC §4).
     pub classifier: ClassifierConfig,
+    /// What `reproduce` runs besides Table 1 (SPEC §5).
     pub experiment: ExperimentConfig,
 }
 
+/// How an utterance's LogMel frames become the fixed-size segments the
+/// feature learner reads (SPEC §2): `frames` x 80 values each, frame-major.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SegmentConfig {
@@ -32,6 +41,8 @@ pub struct SegmentConfig {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The Adam moment decay rates the feature learner trains with (SPEC §3);
+/// the classifier always uses [`AdamPreset::Default`].
 #[serde(rename_all = "lowercase")]
 pub enum AdamPreset {
     /// betas (0.9, 0.999), eps 1e-8.
@@ -41,6 +52,8 @@ pub enum AdamPreset {
 }
 
 impl AdamPreset {
+    /// (beta1, beta2): the decay rates of the first and second moment
+    /// estimates.
     pub fn betas(self) -> (f32, f32) {
         match self {
             AdamPreset::Default => (0.9, 0.999),
@@ -71,21 +84,35 @@ pub enum CvaeCondition {
     Oracle,
 }
 
+/// The feature learner (AE, VAE or CVAE) and how it is trained (SPEC §3).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LearnerConfig {
+    /// Latent size L (default 128, 1..=4096); the classifier reads 2L values
+    /// per segment with [`EncodeMode::MuLogvar`], L otherwise.
     pub latent: usize,
+    /// Encoder hidden widths from the input side (default `[512, 256]`); the
+    /// decoder mirrors them.
     pub hidden: Vec<usize>,
+    /// Adam learning rate (default 1e-3).
     #[serde(serialize_with = "shortest_f32")]
     pub lr: f32,
+    /// Adam betas (default [`AdamPreset::Default`]).
     pub adam: AdamPreset,
+    /// Segments per mini-batch (default 256).
     pub batch: usize,
+    /// Most epochs trained (default 20).
     pub max_epochs: usize,
+    /// Epochs without a lower validation reconstruction loss before training
+    /// stops; the best epoch's weights are kept (default 3).
     pub patience: usize,
     /// Fraction of the training segments held out for early stopping.
     #[serde(serialize_with = "shortest_f32")]
     pub validation_fraction: f32,
+    /// What each segment is encoded to for the classifier (default
+    /// [`EncodeMode::MuLogvar`]).
     pub encode: EncodeMode,
+    /// The condition a CVAE encodes with (default [`CvaeCondition::Uniform`]).
     pub cvae_condition: CvaeCondition,
     /// Beta: the weight of the KL term in the VAE/CVAE loss (1: the paper's
     /// loss; the AE has no KL term).
@@ -93,16 +120,26 @@ pub struct LearnerConfig {
     pub kl_weight: f32,
 }
 
+/// The LSTM classifier and how it is trained (SPEC §4): `layers` LSTM
+/// layers of `hidden` units, a ReLU dense layer of `dense` units, softmax.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClassifierConfig {
+    /// Hidden (and cell) size of every LSTM layer (default 128).
     pub hidden: usize,
+    /// Number of stacked LSTM layers (default 2).
     pub layers: usize,
+    /// Width of the ReLU dense layer before the softmax (default 64).
     pub dense: usize,
+    /// Adam learning rate, default betas (default 1e-3).
     #[serde(serialize_with = "shortest_f32")]
     pub lr: f32,
+    /// Utterances per mini-batch (default 32).
     pub batch: usize,
+    /// Most epochs trained (default 20).
     pub max_epochs: usize,
+    /// Epochs without a higher validation UA before training stops; the best
+    /// epoch's weights are kept (default 5).
     pub patience: usize,
     /// Fraction of the training utterances held out (stratified) for early stopping.
     #[serde(serialize_with = "shortest_f32")]

@@ -4,19 +4,27 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// Everything that can go wrong in the library and the binary; its
+/// `Display` is the one-line message `vaeser` prints, and
+/// [`Error::exit_code`] the process exit status.
 #[derive(Debug)]
 pub enum Error {
     /// Shapes that do not fit together (layers, buffers, checkpoints).
     Shape(String),
     /// An I/O failure on a file.
     Io {
+        /// The file or directory the operation was on.
         path: PathBuf,
+        /// What the operating system reported.
         source: std::io::Error,
     },
     /// A file that was read but whose content is wrong.
     Format {
+        /// The file that was read.
         path: PathBuf,
+        /// The 1-based line the problem is on, for line-oriented files.
         line: Option<usize>,
+        /// What is wrong with the content.
         message: String,
     },
     /// A configuration or command-line value that cannot be used.
@@ -34,8 +42,11 @@ pub enum Error {
     /// A command that carries on past bad inputs (`predict`) finished with
     /// some of them failed; each was reported where it occurred.
     Failures {
+        /// What was counted, plural ("inputs").
         what: &'static str,
+        /// How many of them failed (at least 1).
         failed: usize,
+        /// How many there were in all.
         total: usize,
     },
     /// A buffer could not be allocated (what it was for and its size).
@@ -46,22 +57,30 @@ pub enum Error {
     NonFinite(String),
     /// A path holds a file this program did not write (or of another kind):
     /// it is left alone unless the user says `--force`.
-    Refused { path: PathBuf, message: String },
+    Refused {
+        /// The path that was not written to.
+        path: PathBuf,
+        /// Why, and what to do instead.
+        message: String,
+    },
 }
 
 /// The largest exit code that counts failed inputs: higher codes mean
 /// signals to a shell (126-165), so larger counts are reported as 100.
 pub const MAX_FAILURE_CODE: usize = 100;
 
+/// The crate's result type: [`Error`] unless said otherwise.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An [`Error::Io`] on `path`.
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.as_ref().to_path_buf(),
             source,
         }
     }
+    /// An [`Error::Format`] about the whole of `path` (no line).
     pub fn format(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
         Error::Format {
             path: path.as_ref().to_path_buf(),
@@ -69,6 +88,7 @@ impl Error {
             message: message.into(),
         }
     }
+    /// An [`Error::Format`] at the 1-based `line` of `path`.
     pub fn format_at(path: impl AsRef<Path>, line: usize, message: impl Into<String>) -> Self {
         Error::Format {
             path: path.as_ref().to_path_buf(),
@@ -76,15 +96,19 @@ impl Error {
             message: message.into(),
         }
     }
+    /// An [`Error::Shape`].
     pub fn shape(message: impl Into<String>) -> Self {
         Error::Shape(message.into())
     }
+    /// An [`Error::Config`].
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
     }
+    /// An [`Error::Usage`]; the message should name the option.
     pub fn usage(message: impl Into<String>) -> Self {
         Error::Usage(message.into())
     }
+    /// An [`Error::Data`].
     pub fn data(message: impl Into<String>) -> Self {
         Error::Data(message.into())
     }
@@ -98,6 +122,7 @@ impl Error {
             _ => 1,
         }
     }
+    /// An [`Error::Refused`] for `path`.
     pub fn refused(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
         Error::Refused {
             path: path.as_ref().to_path_buf(),

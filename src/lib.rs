@@ -38,7 +38,7 @@
 //!
 //! // What `vaeser predict` does:
 //! let model = ModelBundle::load(&Cpu, &dir.join("model.safetensors"))?;
-//! let p = model.predict_file(&corpus.join(&data.utterances[0].path))?;
+//! let p = model.predict_file(&data.utterances[0].path)?;
 //! println!("{}: {:?}", p.label, p.probabilities); // in the order of model.labels
 //! let samples = vec![0.01f32; 44_100];
 //! let p = model.predict_samples(&samples, 44_100)?;
@@ -61,6 +61,9 @@
 //!   parsing, completions, progress bars, TOML configuration files, signal
 //!   handling). `default-features = false` leaves the library alone.
 //! - `cuda`: the CUDA backend (`backend::cuda`), loaded at run time.
+
+// Every public item is documented; CI builds the docs with `-D missing_docs`.
+#![warn(missing_docs)]
 
 pub mod audio;
 pub mod backend;

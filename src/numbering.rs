@@ -15,10 +15,12 @@ pub fn one_based(index: usize) -> usize {
 pub mod from_one {
     use super::*;
 
+    /// Writes the 0-based `index` as `index + 1`.
     pub fn serialize<S: Serializer>(index: &usize, s: S) -> Result<S::Ok, S::Error> {
         (*index + 1).serialize(s)
     }
 
+    /// Reads a 1-based number back as the 0-based index; 0 is an error.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
         let n = usize::deserialize(d)?;
         n.checked_sub(1)
@@ -31,10 +33,13 @@ pub mod from_one {
 pub mod from_one_opt {
     use super::*;
 
+    /// Writes `Some(i)` as `i + 1` and `None` as null.
     pub fn serialize<S: Serializer>(index: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
         index.map(|i| i + 1).serialize(s)
     }
 
+    /// Reads null as `None` and a 1-based number as the 0-based index; 0 is
+    /// an error.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
         match Option::<u32>::deserialize(d)? {
             None => Ok(None),

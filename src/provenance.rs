@@ -9,11 +9,17 @@ use serde::{Deserialize, Serialize};
 /// How this binary was built (captured by build.rs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BuildInfo {
+    /// The crate version (`CARGO_PKG_VERSION`).
     pub version: String,
     /// `git rev-parse HEAD` at build time, `-dirty` when tracked files differed.
     pub git_commit: String,
+    /// `rustc -V` of the compiler that built it ("unknown" if it could not
+    /// be run).
     pub rustc: String,
+    /// The target triple (`x86_64-unknown-linux-gnu`).
     pub target: String,
+    /// Cargo's profile name as build scripts see it: `debug` or `release`
+    /// (custom profiles such as `dist` report the one they inherit from).
     pub profile: String,
     /// The target features the code was compiled for (`wide`'s SIMD width
     /// follows them).
@@ -23,6 +29,8 @@ pub struct BuildInfo {
 /// The machine a run ran on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MachineInfo {
+    /// The CPU model name from /proc/cpuinfo, or the architecture name where
+    /// that is not available.
     pub cpu: String,
     /// matrixmultiply's f32 micro-kernel on this CPU.
     pub gemm_kernel: String,
@@ -37,11 +45,14 @@ pub struct MachineInfo {
 /// Build and machine together, as manifests record them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
+    /// How the program was built.
     pub build: BuildInfo,
+    /// Where it ran.
     pub machine: MachineInfo,
 }
 
 impl BuildInfo {
+    /// This binary's build, from the values build.rs recorded at compile time.
     pub fn current() -> BuildInfo {
         BuildInfo {
             version: env!("CARGO_PKG_VERSION").into(),
@@ -55,6 +66,7 @@ impl BuildInfo {
 }
 
 impl MachineInfo {
+    /// The machine this process runs on, detected now.
     pub fn current() -> MachineInfo {
         MachineInfo {
             cpu: cpu_model(),
@@ -65,6 +77,7 @@ impl MachineInfo {
 }
 
 impl Provenance {
+    /// This build on this machine.
     pub fn current() -> Provenance {
         Provenance {
             build: BuildInfo::current(),

@@ -18,8 +18,11 @@ pub enum Task {
 }
 
 impl Task {
+    /// The three dimensional tasks, in the order reports list them.
     pub const DIMENSIONS: [Task; 3] = [Task::Valence, Task::Arousal, Task::Dominance];
 
+    /// The lowercase name used on the command line, in file names and in
+    /// JSON (`"categorical"`, `"valence"`, ...).
     pub fn name(self) -> &'static str {
         match self {
             Task::Categorical => "categorical",
@@ -29,6 +32,8 @@ impl Task {
         }
     }
 
+    /// Whether this is one of the three-bin dimensional tasks (valence,
+    /// arousal, dominance) rather than the four-emotion one.
     pub fn is_dimensional(self) -> bool {
         self != Task::Categorical
     }

@@ -139,6 +139,8 @@ struct Workspace {
 }
 
 impl LogMelExtractor {
+    /// Plans the FFT and builds the window and the 80 mel filters; one
+    /// extractor serves any number of calls (and threads: it is `Sync`).
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         let fft = FftPlanner::<f32>::new().plan_fft_forward(HALF);

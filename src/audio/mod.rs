@@ -18,11 +18,18 @@ use std::sync::OnceLock;
 /// mel energies, frame-major.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogMel {
+    /// Number of 10 ms frames (`1 + (samples - 512) / 160` at 16 kHz).
     pub n_frames: usize,
+    /// `n_frames * N_MELS` values: frame 0's bands from low to high, then
+    /// frame 1's, ...
     pub data: Vec<f32>,
 }
 
 impl LogMel {
+    /// The `N_MELS` bands of frame `i`.
+    ///
+    /// # Panics
+    /// If `i >= n_frames`.
     pub fn frame(&self, i: usize) -> &[f32] {
         &self.data[i * N_MELS..(i + 1) * N_MELS]
     }

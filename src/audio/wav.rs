@@ -29,13 +29,16 @@ const FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 /// The encoding of a WAV file's samples, as far as decoding needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WavFormat {
+    /// Interleaved channels per frame (1 to [`MAX_CHANNELS`]).
     pub channels: u16,
+    /// Sample frames per second, in Hz.
     pub sample_rate: u32,
     /// Bits of the container each sample is stored in (8, 16, 24 or 32;
     /// float: 32 or 64).
     /// Samples with fewer valid bits are left-justified in their container,
     /// so scaling by the container's full scale gives the right amplitude.
     pub container_bits: u16,
+    /// IEEE float samples (format 3) rather than integer PCM (format 1).
     pub float: bool,
 }
 

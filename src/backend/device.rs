@@ -14,6 +14,7 @@ pub enum Device {
 }
 
 impl Device {
+    /// The name `--device` takes and logs show: `cpu` or `cuda`.
     pub fn as_str(self) -> &'static str {
         match self {
             Device::Cpu => "cpu",

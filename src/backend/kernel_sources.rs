@@ -10,8 +10,11 @@ pub const COMMON: &str = include_str!("../../kernels/common.cuh");
 /// One kernel family: a `.cu` file and the `extern "C"` kernels it defines.
 #[derive(Clone, Copy, Debug)]
 pub struct Family {
+    /// The file's stem under `kernels/` (`dense` for `kernels/dense.cu`).
     pub name: &'static str,
+    /// The CUDA C source, without the [`COMMON`] header.
     pub source: &'static str,
+    /// Names of the `extern "C"` kernels the source defines, as the loader looks them up.
     pub kernels: &'static [&'static str],
 }
 

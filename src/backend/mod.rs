@@ -40,25 +40,35 @@ use std::ops::Range;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
+    /// `y = x`: no activation (a linear layer).
     Identity,
+    /// `y = max(x, 0)`.
     Relu,
+    /// `y = tanh(x)`.
     Tanh,
+    /// `y = 1 / (1 + exp(-x))`.
     Sigmoid,
 }
 
 /// Whether an operand of a GEMM is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transpose {
+    /// The operand is used as stored.
     No,
+    /// The operand is stored transposed (`[cols, rows]` of the logical shape).
     Yes,
 }
 
 /// Adam hyper-parameters and the step counter used for bias correction.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamStep {
+    /// Learning rate (step size before bias correction).
     pub lr: f32,
+    /// Decay rate of the first-moment (mean) estimate, in `[0, 1)`.
     pub beta1: f32,
+    /// Decay rate of the second-moment (uncentred variance) estimate, in `[0, 1)`.
     pub beta2: f32,
+    /// Added to the bias-corrected `sqrt(v)` in the denominator (PyTorch's placement).
     pub eps: f32,
     /// 1-based step number (bias correction uses beta^step).
     pub step: u32,
@@ -75,15 +85,25 @@ pub struct AdamStep {
 /// With `beta == 0` the old contents of `C` are ignored (NaNs included).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Gemm {
+    /// Whether `A` is stored transposed.
     pub ta: Transpose,
+    /// Whether `B` is stored transposed.
     pub tb: Transpose,
+    /// Rows of `op(A)` and of `C`.
     pub m: usize,
+    /// Columns of `op(B)` and of `C`.
     pub n: usize,
+    /// Columns of `op(A)`, rows of `op(B)`: the summed dimension.
     pub k: usize,
+    /// Scale of the product.
     pub alpha: f32,
+    /// Scale of the old `C`; `0` overwrites `C`, `1` accumulates into it.
     pub beta: f32,
+    /// Values from one stored row of `A` to the next; at least its stored width.
     pub lda: usize,
+    /// Values from one stored row of `B` to the next; at least its stored width.
     pub ldb: usize,
+    /// Values from one row of `C` to the next; at least `n`.
     pub ldc: usize,
 }
 
@@ -103,6 +123,7 @@ impl Gemm {
             ldc: n,
         }
     }
+    /// The same product scaled by `alpha`.
     pub fn alpha(self, alpha: f32) -> Self {
         Gemm { alpha, ..self }
     }
@@ -110,12 +131,15 @@ impl Gemm {
     pub fn beta(self, beta: f32) -> Self {
         Gemm { beta, ..self }
     }
+    /// Reads `A` with leading dimension `lda` (a block of a wider matrix).
     pub fn lda(self, lda: usize) -> Self {
         Gemm { lda, ..self }
     }
+    /// Reads `B` with leading dimension `ldb` (a block of a wider matrix).
     pub fn ldb(self, ldb: usize) -> Self {
         Gemm { ldb, ..self }
     }
+    /// Writes `C` with leading dimension `ldc` (a block of a wider matrix).
     pub fn ldc(self, ldc: usize) -> Self {
         Gemm { ldc, ..self }
     }
@@ -162,8 +186,11 @@ impl Gemm {
 /// `steps` time steps of `batch` sequences, hidden size `hidden`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LstmShape {
+    /// Hidden (and cell) state size; the gates are `4 * hidden` wide.
     pub hidden: usize,
+    /// Time steps of the padded batch (the longest sequence's length).
     pub steps: usize,
+    /// Sequences per batch.
     pub batch: usize,
 }
 
@@ -173,14 +200,19 @@ pub struct LstmShape {
 /// (`IndexView`) borrow a contiguous range of one. On the CPU these are
 /// `Vec<f32>`, `Vec<u32>`, `&[f32]`, `&mut [f32]` and `&[u32]`.
 pub trait Backend: Clone + Send + Sync {
+    /// An owned buffer of `f32` in backend memory.
     type Buf: Send + Sync;
+    /// An owned buffer of `u32` (sequence lengths, class labels) in backend memory.
     type Index: Send + Sync;
+    /// A shared borrow of a contiguous range of a [`Self::Buf`].
     type View<'a>: Copy
     where
         Self: 'a;
+    /// An exclusive borrow of a contiguous range of a [`Self::Buf`].
     type ViewMut<'a>
     where
         Self: 'a;
+    /// A shared borrow of a contiguous range of a [`Self::Index`].
     type IndexView<'a>: Copy
     where
         Self: 'a;
@@ -192,10 +224,15 @@ pub trait Backend: Clone + Send + Sync {
     fn alloc(&self, len: usize) -> Result<Self::Buf>;
     /// A zero-filled index buffer of `len` values.
     fn alloc_index(&self, len: usize) -> Result<Self::Index>;
+    /// Number of values `buf` holds.
     fn len(&self, buf: &Self::Buf) -> usize;
+    /// Number of indices `buf` holds.
     fn index_len(&self, buf: &Self::Index) -> usize;
+    /// Borrows `buf[range]`. Panics if `range` is not within the buffer.
     fn view<'a>(&self, buf: &'a Self::Buf, range: Range<usize>) -> Self::View<'a>;
+    /// Borrows `buf[range]` for writing. Panics if `range` is not within the buffer.
     fn view_mut<'a>(&self, buf: &'a mut Self::Buf, range: Range<usize>) -> Self::ViewMut<'a>;
+    /// Borrows `buf[range]` of an index buffer. Panics if `range` is not within the buffer.
     fn index_view<'a>(&self, buf: &'a Self::Index, range: Range<usize>) -> Self::IndexView<'a>;
 
     /// Host -> backend copy of `src.len()` values into the start of `dst`.

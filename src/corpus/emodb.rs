@@ -20,6 +20,10 @@ const SPEAKERS: [(&str, Gender); 10] = [
     ("16", Gender::Female),
 ];
 
+/// Loads the `.wav` files of `root/wav/` (or of `root` itself when it has
+/// no `wav/`); one group per speaker. Emotions other than the four are
+/// counted in [`Corpus::excluded`]; unparsable names are skipped, or the
+/// error in a strict load. Errors if the directory cannot be read.
 pub fn load(root: &Path, options: &LoadOptions) -> Result<Corpus> {
     let mut corpus = Corpus::new(root);
     let wav_dir = root.join("wav");

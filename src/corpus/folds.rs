@@ -7,9 +7,12 @@ use std::collections::BTreeMap;
 /// on all the others.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fold {
+    /// Position among the folds, from 0 (written from 1 wherever a person
+    /// reads it).
     pub index: u32,
     /// The held-out group or speaker.
     pub name: String,
+    /// Indices into the utterance list the folds were made from, ascending.
     pub test: Vec<usize>,
 }
 

@@ -13,6 +13,11 @@ use std::path::Path;
 const REQUIRED: [&str; 4] = ["path", "label", "speaker", "fold"];
 const DIMENSIONS: [&str; 3] = ["valence", "arousal", "dominance"];
 
+/// Loads the corpus the CSV file `csv` lists; [`Corpus::root`] is its
+/// folder. Bad rows, missing audio, a file listed twice and (unless
+/// [`LoadOptions::allow_outside`]) audio outside the folder are skipped,
+/// or the error in a strict load. Errors if the file cannot be read, is not
+/// UTF-8, or its header is not exactly those columns in that order.
 pub fn load(csv: &Path, options: &LoadOptions) -> Result<Corpus> {
     let bytes = std::fs::read(csv).map_err(|e| Error::io(csv, e))?;
     let text = String::from_utf8(bytes).map_err(|_| Error::format(csv, "not a UTF-8 text file"))?;

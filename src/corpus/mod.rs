@@ -19,55 +19,86 @@ pub const EMOTIONS: [&str; 4] = ["neutral", "happy", "sad", "angry"];
 pub const LEVELS: [&str; 3] = ["low", "mid", "high"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+/// The layouts [`load`] reads (SPEC §6); serialised in lowercase, as the
+/// `--corpus` option spells them.
 #[serde(rename_all = "lowercase")]
 pub enum CorpusKind {
+    /// IEMOCAP_full_release: `SessionN/sentences/wav/<dialog>/<utt>.wav` with
+    /// `SessionN/dialog/EmoEvaluation/<dialog>.txt` annotations.
     Iemocap,
+    /// RAVDESS speech: `Actor_NN/03-01-EE-II-SS-RR-NN.wav`.
     Ravdess,
+    /// Berlin EmoDB: `SSTTTEV.wav` file names carry speaker and emotion.
     Emodb,
+    /// A CSV `path,label,speaker,fold[,valence,arousal,dominance]`; the
+    /// root given to [`load`] is the CSV file.
     Manifest,
     /// A corpus written by `vaeser synth`, in the IEMOCAP layout.
     Synth,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+/// A speaker's gender, where the corpus records it.
 pub enum Gender {
+    /// Female speaker.
     Female,
+    /// Male speaker.
     Male,
 }
 
 /// Valence, arousal and dominance rater means (1..5 scale).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Vad {
+    /// Valence (negative to positive).
     pub valence: f32,
+    /// Arousal, also called activation (calm to excited).
     pub arousal: f32,
+    /// Dominance, also called power (weak to strong).
     pub dominance: f32,
 }
 
+/// One recording and everything the protocols need to know about it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Utterance {
     /// Unique within the corpus (file stem for most corpora).
     pub id: String,
+    /// The WAV file: the corpus root (a manifest's folder) joined with the
+    /// file's place in the layout.
     pub path: PathBuf,
     /// Index into `EMOTIONS`, or `None` for utterances without one of the four.
     pub label: Option<usize>,
+    /// The speaker, unique within the corpus (`Ses01F`, `Actor_03`, `03`);
+    /// the fold unit of the dimensional protocol.
     pub speaker: String,
+    /// The speaker's gender; `None` where the corpus does not say (manifests).
     pub gender: Option<Gender>,
     /// The fold group of the categorical protocol (session, actor group, ...).
     pub group: String,
+    /// The IEMOCAP dialog the utterance belongs to (`Ses01F_impro01`);
+    /// `None` for other corpora.
     pub dialog: Option<String>,
+    /// IEMOCAP: whether the dialog is improvised (its name contains "impro")
+    /// rather than scripted; `None` for other corpora.
     pub improvised: Option<bool>,
+    /// Rater means, where the corpus has them (IEMOCAP, synthetic, manifests
+    /// with the optional columns); the dimensional tasks bin them.
     pub vad: Option<Vad>,
 }
 
 /// Something a loader could not use, with the reason; runs go on without it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Skipped {
+    /// The audio or annotation file concerned.
     pub path: PathBuf,
+    /// The 1-based line of an annotation or manifest file, when the problem
+    /// is one line.
     pub line: Option<usize>,
+    /// What is wrong, for a person to read.
     pub reason: String,
 }
 
 impl Skipped {
+    /// A skipped file (or line of it) with the reason.
     pub fn new(path: impl Into<PathBuf>, line: Option<usize>, reason: impl Into<String>) -> Self {
         Skipped {
             path: path.into(),
@@ -95,10 +126,17 @@ impl std::fmt::Display for Skipped {
     }
 }
 
+/// What a loader found: the usable utterances, and an account of what it
+/// left out and why.
 #[derive(Clone, Debug, Default)]
 pub struct Corpus {
+    /// The directory the corpus was loaded from (a manifest's folder).
     pub root: PathBuf,
+    /// Usable utterances, in a deterministic order (sorted file names; a
+    /// manifest's row order). Unlabelled ones (`label: None`) are those of a
+    /// manifest's empty labels and those [`Corpus::include_rated_other`] added.
     pub utterances: Vec<Utterance>,
+    /// Files and annotation lines that could not be used (lenient loads).
     pub skipped: Vec<Skipped>,
     /// Well-formed utterances left out because their label is not one of the
     /// four classes, counted by the corpus's own label (e.g. "calm", "xxx").
@@ -112,6 +150,7 @@ pub struct Corpus {
 }
 
 impl Corpus {
+    /// An empty corpus rooted at `root`.
     pub fn new(root: &Path) -> Self {
         Corpus {
             root: root.to_path_buf(),
@@ -137,6 +176,8 @@ impl Corpus {
         self.utterances.append(&mut self.rated_other);
     }
 
+    /// Counts one well-formed utterance left out for its label (`label` is
+    /// the corpus's own name for it) in [`Corpus::excluded`].
     pub fn exclude(&mut self, label: &str) {
         *self.excluded.entry(label.to_string()).or_default() += 1;
     }

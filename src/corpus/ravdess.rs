@@ -21,6 +21,11 @@ const EMOTION_NAMES: [&str; 8] = [
 /// Consecutive actors that form one cross-validation group (6 groups of 4).
 const ACTORS_PER_GROUP: u32 = 4;
 
+/// Loads the `Actor_NN/*.wav` files under `root`; the groups are six runs of
+/// four consecutive actors, odd actors male. Emotions other than the four
+/// are counted in [`Corpus::excluded`]; unparsable names are skipped, or
+/// the error in a strict load. Errors if `root` cannot be read or has no
+/// `Actor_NN` directory.
 pub fn load(root: &Path, options: &LoadOptions) -> Result<Corpus> {
     let mut corpus = Corpus::new(root);
     let mut actor_dirs = 0;

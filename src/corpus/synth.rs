@@ -23,8 +23,10 @@ use std::path::{Path, PathBuf};
 /// The first line of the README a generated corpus carries; it is how a
 /// directory is recognised as one that may be overwritten.
 pub const README_MARKER: &str = "vaeser synthetic corpus";
+/// The file name of that README, at the corpus root.
 pub const README_NAME: &str = "README.txt";
 
+/// How many utterances [`generate`] writes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Size {
@@ -37,6 +39,7 @@ pub enum Size {
 }
 
 impl Size {
+    /// The lowercase name the `--size` option and the README use.
     pub fn name(self) -> &'static str {
         match self {
             Size::Small => "small",
@@ -45,40 +48,53 @@ impl Size {
     }
 }
 
+/// What to generate; the same options always give the same bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
+    /// Seeds every random choice (layout, voices, emotions, noise).
     pub seed: u64,
+    /// How many utterances.
     pub size: Size,
 }
 
 /// One utterance as written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SynthUtterance {
+    /// The utterance name in IEMOCAP's form (`Ses01F_impro01_M013`), also the
+    /// WAV file's stem.
     pub name: String,
     /// Path of the WAV file relative to the corpus root.
     pub path: PathBuf,
+    /// The majority label written in the annotation.
     pub tag: Tag,
     /// e.g. `Ses01F`.
     pub speaker: String,
+    /// The session, 1 to 5 (`SessionN` directory).
     pub session: u32,
+    /// The dialog name (`Ses01F_impro01`), its WAV directory.
     pub dialog: String,
+    /// Whether the dialog is improvised (its name contains "impro").
     pub improvised: bool,
     /// Rater means of valence, activation and dominance.
     pub vad: [f64; 3],
+    /// Length in samples at 16 kHz.
     pub samples: usize,
 }
 
 /// What `generate` wrote.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
+    /// Every utterance written, in corpus order.
     pub utterances: Vec<SynthUtterance>,
 }
 
 impl Summary {
+    /// How many utterances carry `tag`.
     pub fn count(&self, tag: Tag) -> usize {
         self.utterances.iter().filter(|u| u.tag == tag).count()
     }
 
+    /// Total audio length, in seconds.
     pub fn seconds(&self) -> f64 {
         self.utterances.iter().map(|u| u.samples).sum::<usize>() as f64
             / f64::from(voice::SAMPLE_RATE)

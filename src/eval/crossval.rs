@@ -61,8 +61,11 @@ const LEARNER_CACHE: usize = 12;
 /// One table cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CellSpec {
+    /// The feature learner or baseline.
     pub model: Method,
+    /// What the classifier predicts; decides the protocol (groups or speakers).
     pub task: Task,
+    /// Which utterances take part.
     pub subset: Subset,
     /// 0 for a baseline.
     pub latent: usize,
@@ -89,6 +92,8 @@ impl CellSpec {
         }
     }
 
+    /// The cell's file-name-safe id (`vae-categorical-complete-L128`), its
+    /// directory under `cells/`.
     pub fn id(&self) -> String {
         cell_id(&self.model_name(), self.task, self.subset, self.latent)
     }
@@ -99,8 +104,10 @@ impl CellSpec {
     }
 }
 
+/// How a [`Driver`] runs its cells: seed, where it saves, parallelism.
 #[derive(Clone, Debug, Default)]
 pub struct DriverOptions {
+    /// The seed every random stream of every cell is keyed by.
     pub seed: u64,
     /// Run directory: completed folds go to `cells/<id>/`, with the JSON-lines
     /// training logs of each fold. `None` keeps everything in memory.
@@ -125,6 +132,7 @@ pub struct DriverOptions {
 /// A cell's result and how it was obtained.
 #[derive(Clone, Debug)]
 pub struct CellOutcome {
+    /// The cell's folds and scores.
     pub result: CellResult,
     /// Wall time of each fold's stages (read back from disk for resumed folds).
     pub timings: Vec<FoldTiming>,

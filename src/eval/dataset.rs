@@ -27,6 +27,7 @@ pub enum DimensionalUtterances {
 }
 
 impl DimensionalUtterances {
+    /// The value of `--dimensional-utterances` that selects it.
     pub fn name(self) -> &'static str {
         match self {
             DimensionalUtterances::Rated => "all",
@@ -40,6 +41,7 @@ impl DimensionalUtterances {
 pub struct CorpusData {
     /// Lowercase corpus kind ("ravdess", "synth", ...).
     pub corpus: String,
+    /// The corpus root as loaded (a manifest's folder).
     pub root: PathBuf,
     /// Only utterances whose audio gave at least one segment.
     pub utterances: Vec<Utterance>,

@@ -28,7 +28,9 @@ pub const SWEEP_SUBSET: Subset = Subset::Complete;
 /// What to run besides Table 1.
 #[derive(Clone, Copy, Debug)]
 pub struct Plan {
+    /// Run Table 2 (skipped anyway on a corpus without V/A/D ratings).
     pub dimensional: bool,
+    /// Run Figure 2's latent sweep.
     pub sweep: bool,
     /// The baselines on the tasks and subsets of Tables 1 and 2.
     pub baselines: bool,
@@ -89,19 +91,29 @@ pub fn cells(data: &CorpusData, config: &Config, plan: Plan) -> Vec<(Table, Cell
     out
 }
 
+/// Where a cell's result goes in [`ExperimentResults`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Table {
+    /// Table 1: categorical task per model and subset.
     One,
+    /// Table 2: valence, arousal and dominance per model.
     Two,
+    /// Figure 2: categorical task per latent size.
     Sweep,
+    /// The baselines of Tables 1 and 2.
     Baseline,
 }
 
 /// Everything a run made, besides the files.
 pub struct Outcome {
+    /// The content of `results.json`.
     pub results: ExperimentResults,
+    /// Sentences the report prints about how the run was done (CVAE
+    /// conditioning, validation split, which utterances Table 2 used, ...).
     pub notes: Vec<String>,
+    /// Folds read back from an earlier run (`--resume`).
     pub resumed_folds: usize,
+    /// Folds computed by this run.
     pub folds_computed: usize,
     /// (cell, seed) pairs with folds left to other shards: no report then.
     pub incomplete_cells: usize,
@@ -402,6 +414,10 @@ pub fn write_outputs(
     Ok(written)
 }
 
+/// The manifest of a run over `data`: program, command line, seeds,
+/// configuration, threads, the corpus with its input checksums, stage times
+/// from `clock` and the [`Provenance`](crate::provenance::Provenance) of
+/// this build and machine.
 pub fn run_manifest(
     data: &CorpusData,
     config: &Config,

@@ -28,9 +28,14 @@ use std::sync::Arc;
 
 /// Everything [`train_bundle`] needs.
 pub struct TrainRequest<'a> {
+    /// The corpus; every utterance with one of the four emotions is used.
     pub data: &'a CorpusData,
+    /// Sizes and training settings of both models.
     pub config: &'a Config,
+    /// Which feature learner to train (AE, VAE or CVAE).
     pub kind: LearnerKind,
+    /// Keys every random stream (initialisation, noise, shuffling, the
+    /// validation split).
     pub seed: u64,
     /// Counts one step per epoch of each model, up to their maximum epochs
     /// ([`train_steps`] in all).
@@ -45,24 +50,33 @@ pub struct TrainRequest<'a> {
 /// How the classifier of a model file was trained.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassifierSummary {
+    /// Epochs trained before early stopping (or the maximum) ended training.
     pub epochs_run: usize,
     /// The epoch whose weights were kept, from 1.
     pub best_epoch: usize,
     /// That epoch's numbers (validation UA, WA and loss; NaN, stored as
     /// null, without a validation part).
     pub best: ClassifierEpoch,
+    /// Utterances the classifier was fitted on.
     pub train_utterances: usize,
+    /// Utterances held out (stratified) for early stopping.
     pub validation_utterances: usize,
+    /// Why the classifier is suspect (it predicts one class for every
+    /// validation utterance); `None` when nothing is.
     pub warning: Option<String>,
 }
 
 /// A model made by [`train_bundle`], with how it was trained.
 pub struct TrainedModel<B: Backend> {
+    /// What prediction needs: front end, feature learner, classifier, labels.
     pub bundle: ModelBundle<B>,
+    /// How the classifier's training went (metadata `classifier.training`).
     pub classifier: ClassifierSummary,
+    /// The classifier's configuration (metadata `classifier.config`).
     pub classifier_config: crate::config::ClassifierConfig,
     /// Every epoch of both models, as their logs hold them.
     pub learner_epochs: Vec<LearnerEpoch>,
+    /// The classifier's epochs (the learner's are in `learner_epochs`).
     pub classifier_epochs: Vec<ClassifierEpoch>,
 }
 

@@ -10,35 +10,53 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// One input file of a run and its checksum.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputFile {
     /// Relative to the corpus root.
     pub path: PathBuf,
+    /// Length in bytes.
     pub bytes: u64,
+    /// SHA-256 of the content, lowercase hex (64 characters).
     pub sha256: String,
 }
 
+/// The wall time of one named stage of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StageTime {
+    /// The stage's name (`load corpus + LogMel`, `<cell id>: classifier`, ...).
     pub stage: String,
+    /// Wall time, in seconds.
     pub seconds: f64,
 }
 
+/// The content of a run's `manifest.json`: everything needed to run it
+/// again (`vaeser rerun`) and to tell whether the result should agree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// Program name and version, e.g. `vaeser 0.1.0`.
     pub program: String,
+    /// The command line, program name first.
     pub command: Vec<String>,
     /// The command's --seed (the first of `seeds`).
     pub seed: u64,
     /// The seeds the run's cells ran with.
     pub seeds: Vec<u64>,
+    /// Name of the configuration preset the run started from.
     pub preset: String,
+    /// The configuration the run used (preset plus `--config` and options).
     pub config: Config,
+    /// Worker threads of the run (results do not depend on it).
     pub threads: usize,
+    /// Lowercase corpus kind ("iemocap", "synth", ...).
     pub corpus: String,
+    /// The corpus root, absolute where it could be made so.
     pub corpus_root: PathBuf,
+    /// Every audio file used, sorted by path.
     pub inputs: Vec<InputFile>,
+    /// Stage wall times, in the order the stages ran.
     pub stages: Vec<StageTime>,
+    /// Wall time from the clock's start to the manifest, in seconds.
     pub total_seconds: f64,
     /// The build and the machine (absent in manifests of older versions).
     #[serde(default)]
@@ -50,7 +68,8 @@ pub fn program_version() -> String {
     format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
 }
 
-/// SHA-256 of a file, as lowercase hex.
+/// The length in bytes and the SHA-256 (lowercase hex) of a file, read in
+/// 64 KiB pieces; errors name the file.
 pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut hasher = Sha256::new();
@@ -105,6 +124,7 @@ impl Default for StageClock {
 }
 
 impl StageClock {
+    /// A clock started now, with no stage recorded.
     pub fn new() -> Self {
         StageClock {
             start: Instant::now(),
@@ -120,6 +140,8 @@ impl StageClock {
         out
     }
 
+    /// Records `seconds` of wall time under `stage` (after the stages
+    /// recorded before).
     pub fn record(&mut self, stage: &str, seconds: f64) {
         self.stages.push(StageTime {
             stage: stage.to_string(),
@@ -127,10 +149,12 @@ impl StageClock {
         });
     }
 
+    /// The stages recorded so far, in order.
     pub fn stages(&self) -> &[StageTime] {
         &self.stages
     }
 
+    /// Seconds since the clock was made.
     pub fn total_seconds(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
     }

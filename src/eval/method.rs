@@ -5,6 +5,7 @@
 use crate::models::autoencoder::LearnerKind;
 use serde::{Deserialize, Serialize};
 
+/// The model of a table cell: a feature learner with the LSTM, or a baseline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
@@ -33,6 +34,7 @@ impl Method {
         }
     }
 
+    /// The feature learner, or `None` for a baseline.
     pub fn learner(self) -> Option<LearnerKind> {
         match self {
             Method::Learner(k) => Some(k),
@@ -45,6 +47,7 @@ impl Method {
         matches!(self, Method::Learner(_))
     }
 
+    /// Whether this is one of [`BASELINES`] rather than a feature learner.
     pub fn is_baseline(self) -> bool {
         !self.has_latent()
     }

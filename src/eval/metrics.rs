@@ -22,10 +22,15 @@ pub use crate::train::confusion::{mean, Confusion, Scores};
 /// standard deviation of the per-fold scores.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FoldSummary {
+    /// Each fold's scores, in fold order.
     pub per_fold: Vec<Scores>,
+    /// Scores of the pooled confusion matrix (all test utterances at once).
     pub pooled: Scores,
+    /// Mean of the per-fold scores.
     pub mean: Scores,
+    /// Sample standard deviation of the per-fold scores (0 for one fold).
     pub std: Scores,
+    /// The folds' confusion matrices summed, `[truth][prediction]`.
     pub confusion: Confusion,
 }
 

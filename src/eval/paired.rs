@@ -24,19 +24,27 @@ pub const PERMUTATIONS: usize = 10_000;
 /// The p-value below which a difference is called distinguishable from noise.
 pub const LEVEL: f64 = 0.05;
 
+/// Two cells of one task and subset compared on their common (seed, fold)
+/// units, as `results.json` and the report hold it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     /// Cell ids (without seed) of the two sides: the difference is A - B.
     pub a: String,
+    /// Cell id of side B.
     pub b: String,
+    /// Side A's model name ("VAE", "LogMel", ...).
     pub a_model: String,
+    /// Side B's model name.
     pub b_model: String,
+    /// The task both cells ran.
     pub task: Task,
+    /// The subset both cells ran on.
     pub subset: Subset,
     /// (seed, fold) units both sides have.
     pub units: usize,
     /// Mean of UA(A) - UA(B) over the units, as a fraction, with its interval.
     pub ua_difference: Interval,
+    /// Random sign patterns drawn for the test ([`PERMUTATIONS`]).
     pub permutations: usize,
     /// Two-sided sign-flip permutation p-value, (1 + hits) / (1 + permutations).
     pub p_value: f64,

@@ -669,7 +669,9 @@ fn has_learner_curves(cell: &CellResult) -> bool {
 /// One training run's curves: its name (a fold, or the whole corpus) and
 /// its epochs.
 pub struct Curves<'a, E> {
+    /// The legend entry ("fold 3 (Session3)", "whole corpus").
     pub name: String,
+    /// Its epochs in order, from the first.
     pub epochs: &'a [E],
 }
 
@@ -760,6 +762,7 @@ fn fold_name(f: &FoldRecord) -> String {
     format!("fold {} ({})", f.fold + 1, f.test_group)
 }
 
+/// [`classifier_chart`] of every fold of a cell, titled by the cell.
 pub fn classifier_curves(cell: &CellResult) -> LineChart {
     let runs: Vec<_> = cell
         .folds
@@ -777,6 +780,7 @@ pub fn classifier_curves(cell: &CellResult) -> LineChart {
     classifier_chart(format!("Classifier training: {}", cell_title(cell)), &runs)
 }
 
+/// [`learner_chart`] of every fold of a cell, titled by the cell.
 pub fn learner_curves(cell: &CellResult) -> LineChart {
     let runs: Vec<_> = cell
         .folds

@@ -16,14 +16,19 @@ pub use crate::task::Task;
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Subset {
+    /// IEMOCAP's improvised dialogs (names containing "impro").
     Improvised,
+    /// IEMOCAP's scripted dialogs.
     Scripted,
+    /// Every utterance.
     Complete,
 }
 
 impl Subset {
+    /// The three subsets, in the order Table 1 lists them.
     pub const ALL: [Subset; 3] = [Subset::Improvised, Subset::Scripted, Subset::Complete];
 
+    /// The lowercase name used in cell ids, file names and JSON.
     pub fn name(self) -> &'static str {
         match self {
             Subset::Improvised => "improvised",
@@ -48,15 +53,23 @@ pub use crate::train::history::{ClassifierEpoch, LearnerEpoch};
 /// Everything one fold of a cross-validation produced, except timings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FoldRecord {
+    /// The fold's index, from 0 (written from 1 in JSON).
     #[serde(with = "crate::numbering::from_one")]
     pub fold: usize,
     /// The group (session, speaker group or speaker) held out for testing.
     pub test_group: String,
+    /// Utterances the classifier was fitted on (the training part less the
+    /// validation part; all of it for the baselines without one).
     pub n_train: usize,
+    /// Utterances held out from training for early stopping.
     pub n_validation: usize,
+    /// Utterances of the held-out group, all predicted.
     pub n_test: usize,
+    /// The test utterances, `[truth][prediction]`.
     pub confusion: Confusion,
+    /// The feature learner's epochs (empty for the baselines).
     pub learner_epochs: Vec<LearnerEpoch>,
+    /// The classifier's epochs (empty for the baselines without one).
     pub classifier_epochs: Vec<ClassifierEpoch>,
     /// The epoch whose classifier weights were kept (best validation UA).
     #[serde(with = "crate::numbering::from_one")]
@@ -70,9 +83,15 @@ pub struct FoldRecord {
 /// Wall time of the stages of one fold, in seconds (manifest only).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FoldTiming {
+    /// Training the feature learner (about 0 when a cached one was reused, 0
+    /// without one).
     pub learner: f64,
+    /// Encoding the training and test utterances (z-scoring, for the LogMel
+    /// baseline).
     pub encode: f64,
+    /// Training the classifier (or fitting a baseline).
     pub classifier: f64,
+    /// Predicting the test utterances.
     pub evaluate: f64,
 }
 
@@ -83,17 +102,23 @@ pub struct CellResult {
     /// "AE", "VAE" or "CVAE"; a baseline: "LogMel" (the classifier on the
     /// LogMel segments), "Majority" or "LogReg".
     pub model: String,
+    /// What the classifier predicts.
     pub task: Task,
+    /// Which utterances took part.
     pub subset: Subset,
     /// 0 for a baseline (no latent space).
     pub latent: usize,
     /// The seed of every random stream of this result.
     pub seed: u64,
+    /// Class names in label-index order (the rows and columns of the
+    /// confusion matrices).
     pub labels: Vec<String>,
     /// True when the CVAE was conditioned on the true labels (a label leak);
     /// every report of such a cell says "oracle labels".
     pub oracle_labels: bool,
+    /// One record per fold, in fold order.
     pub folds: Vec<FoldRecord>,
+    /// WA, UA and macro F1 over the folds.
     pub summary: FoldSummary,
 }
 
@@ -121,12 +146,16 @@ pub fn cell_id(model: &str, task: Task, subset: Subset, latent: usize) -> String
 pub struct ExperimentResults {
     /// Program name and version, e.g. `vaeser 0.1.0`.
     pub program: String,
+    /// Lowercase corpus kind ("iemocap", "synth", ...).
     pub corpus: String,
     /// The seeds every cell ran with, in order.
     pub seeds: Vec<u64>,
     /// Name of the configuration preset the run started from.
     pub preset: String,
+    /// The configuration every cell ran with.
     pub config: Config,
+    /// Utterances used by at least one table: those with a categorical
+    /// label, plus rated ones when Table 2 ran.
     pub n_utterances: usize,
     /// Table 1: categorical task, per model and subset.
     pub table1: Vec<CellResult>,

@@ -16,10 +16,16 @@ use std::path::{Path, PathBuf};
 /// fold boundary on purpose, e.g. to test `--resume`.
 pub const STOP_AFTER_FOLDS_ENV: &str = "VAESER_STOP_AFTER_FOLDS";
 
+/// The content of a `fold-N.json` file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FoldFile {
+    /// The cell's fingerprint
+    /// ([`Driver::cell_fingerprint`](super::crossval::Driver::cell_fingerprint));
+    /// a resumed run uses the file only if its own fingerprint is the same.
     pub fingerprint: String,
+    /// The fold's results.
     pub record: FoldRecord,
+    /// Its stage times (they go to the manifest, not the results).
     pub timing: FoldTiming,
 }
 
@@ -33,10 +39,14 @@ pub fn seed_dir(cell_dir: &Path, seed: u64) -> PathBuf {
     cell_dir.join(format!("seed-{seed}"))
 }
 
+/// The file of the 0-based `fold` (`fold-1.json` for fold 0) inside a
+/// directory made by [`seed_dir`].
 pub fn fold_path(cell_dir: &Path, fold: usize) -> PathBuf {
     cell_dir.join(format!("fold-{}.json", crate::numbering::one_based(fold)))
 }
 
+/// Writes a completed fold as pretty JSON, atomically (a reader finds the
+/// whole file or none); errors name the file.
 pub fn write_fold(path: &Path, file: &FoldFile) -> Result<()> {
     let json = serde_json::to_string_pretty(file)
         .map_err(|e| Error::config(format!("fold record does not serialise: {e}")))?;

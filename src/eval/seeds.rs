@@ -50,6 +50,7 @@ impl SeedList {
         Ok(SeedList(seeds))
     }
 
+    /// Just `seed`: a run without `--seeds`.
     pub fn single(seed: u64) -> SeedList {
         SeedList(vec![seed])
     }
@@ -97,12 +98,14 @@ pub fn mean_interval(values: &[f64]) -> (f64, Option<f64>) {
 /// One metric over the seeds.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
+    /// Mean over the seeds (NaN for none); scores are fractions, not percent.
     pub mean: f64,
     /// Half width of the 95% Student-t interval; `None` for one seed.
     pub half_width: Option<f64>,
 }
 
 impl Interval {
+    /// The mean and 95% Student-t interval of `values` (see [`mean_interval`]).
     pub fn of(values: &[f64]) -> Interval {
         let (mean, half_width) = mean_interval(values);
         Interval { mean, half_width }
@@ -114,15 +117,23 @@ impl Interval {
 pub struct SeedSummary {
     /// The cell id without the seed (e.g. `vae-categorical-complete-L128`).
     pub cell: String,
+    /// The cell's model name ("VAE", "LogMel", ...).
     pub model: String,
+    /// The cell's task.
     pub task: Task,
+    /// The cell's subset.
     pub subset: Subset,
+    /// The cell's latent size (0 for a baseline).
     pub latent: usize,
+    /// The seeds summarised, in run order.
     pub seeds: Vec<u64>,
     /// The pooled (over folds) scores of each seed, in `seeds` order.
     pub per_seed: Vec<Scores>,
+    /// Weighted accuracy over the seeds.
     pub wa: Interval,
+    /// Unweighted accuracy over the seeds.
     pub ua: Interval,
+    /// Macro F1 over the seeds.
     pub macro_f1: Interval,
 }
 
@@ -177,9 +188,11 @@ impl SeedSummary {
 /// What `crossval` writes for one cell run with several seeds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellSeeds {
+    /// The seeds, in run order.
     pub seeds: Vec<u64>,
     /// One result per seed, in `seeds` order.
     pub runs: Vec<CellResult>,
+    /// The metrics over the seeds.
     pub across_seeds: SeedSummary,
 }
 

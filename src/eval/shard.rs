@@ -7,10 +7,12 @@
 
 use crate::error::{Error, Result};
 
+/// Shard `index + 1` of `count`; `Display` writes it as `K/N` again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shard {
     /// 0-based.
     pub index: usize,
+    /// How many shards the run is split into (at least 1).
     pub count: usize,
 }
 

@@ -14,7 +14,10 @@ use std::fmt::Write;
 /// One line of a chart.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Series {
+    /// The legend entry; empty: not in the legend.
     pub name: String,
+    /// (x, y) points in data units, joined in order; non-finite points are
+    /// left out.
     pub points: Vec<(f64, f64)>,
     /// Dashed lines tell apart series that share a colour (e.g. WA vs UA).
     pub dashed: bool,
@@ -30,21 +33,28 @@ pub struct Series {
 /// A horizontal line across the plot, e.g. chance level.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reference {
+    /// Height, in data units.
     pub y: f64,
+    /// Its legend entry.
     pub label: String,
 }
 
 /// A line chart with axes, ticks and a legend.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LineChart {
+    /// Heading above the plot.
     pub title: String,
+    /// Caption of the horizontal axis.
     pub x_label: String,
+    /// Caption of the vertical axis.
     pub y_label: String,
+    /// The lines, drawn in order, coloured from the palette by index.
     pub series: Vec<Series>,
     /// Place x on a log2 axis (latent sizes 32..512 are evenly spaced then).
     pub x_log2: bool,
     /// Fixed y range; `None` fits the data.
     pub y_range: Option<(f64, f64)>,
+    /// Horizontal reference lines (e.g. chance level).
     pub references: Vec<Reference>,
     /// What the diamonds mean, for the legend (when any series marks points).
     pub marker_name: String,
@@ -62,6 +72,8 @@ const PALETTE: [&str; 8] = [
 ];
 
 impl LineChart {
+    /// The chart as a complete SVG document (640 x 400 px); the same chart
+    /// always gives the same bytes.
     pub fn to_svg(&self) -> String {
         let tx = |x: f64| if self.x_log2 { x.max(1e-12).log2() } else { x };
         let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();

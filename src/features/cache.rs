@@ -39,6 +39,7 @@ const RACY_WINDOW_NS: u64 = 2_000_000_000;
 /// Longest key a sound cache file holds (a path).
 const MAX_KEY_LEN: usize = 1 << 16;
 
+/// How [`extract`] runs.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExtractOptions<'a> {
     /// Cache file to reuse and update; `None` computes everything afresh.
@@ -53,8 +54,11 @@ pub struct ExtractOptions<'a> {
 /// used (the reason is in `skipped`).
 #[derive(Clone, Debug, Default)]
 pub struct Extracted {
+    /// One entry per input utterance, in input order.
     pub logmels: Vec<Option<LogMel>>,
+    /// The files that could not be decoded, with the error (lenient runs).
     pub skipped: Vec<Skipped>,
+    /// What the cache contributed (all zero without a cache).
     pub cache: CacheReport,
 }
 
@@ -72,6 +76,14 @@ pub struct CacheReport {
     pub notes: Vec<String>,
 }
 
+/// Computes the LogMel features of every utterance in parallel (results in
+/// input order, whatever the thread count), taking from the cache what it
+/// holds for unchanged files and rewriting it atomically when its entries
+/// change. An unreadable or corrupt cache is noted in [`CacheReport::notes`]
+/// and rebuilt; failing to write it is an error. A file that cannot be
+/// decoded is skipped, or the error in a strict run. After Ctrl-C the
+/// features computed so far are saved to the cache and [`Error::Interrupted`]
+/// is returned.
 pub fn extract(utterances: &[Utterance], options: &ExtractOptions<'_>) -> Result<Extracted> {
     let mut report = CacheReport::default();
     let mut cached = match options.cache {

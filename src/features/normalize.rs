@@ -16,6 +16,7 @@ pub const STD_FLOOR: f32 = 1e-3;
 /// Mean and standard deviation of each band.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BandStats {
+    /// Mean of each band, in natural-log units (the LogMel's).
     pub mean: Vec<f32>,
     /// Population standard deviation, already floored at `STD_FLOOR`.
     pub std: Vec<f32>,
@@ -80,6 +81,7 @@ impl BandStats {
         })
     }
 
+    /// Number of bands the statistics cover (80 for LogMel values).
     pub fn bands(&self) -> usize {
         self.mean.len()
     }

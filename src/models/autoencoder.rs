@@ -36,6 +36,7 @@ pub enum LearnerKind {
 }
 
 impl LearnerKind {
+    /// The lower-case name used on the command line and in files: `ae`, `vae`, `cvae`.
     pub fn as_str(self) -> &'static str {
         match self {
             LearnerKind::Ae => "ae",
@@ -44,6 +45,7 @@ impl LearnerKind {
         }
     }
 
+    /// The kind named by [`LearnerKind::as_str`]'s spelling; `None` for any other string.
     pub fn parse(s: &str) -> Option<LearnerKind> {
         match s {
             "ae" => Some(LearnerKind::Ae),
@@ -68,6 +70,7 @@ impl std::fmt::Display for LearnerKind {
 /// Every size of an autoencoder.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AutoencoderShape {
+    /// Which learner these sizes are for.
     pub kind: LearnerKind,
     /// Values per input row (800 for a 100 ms segment).
     pub input: usize,
@@ -75,10 +78,14 @@ pub struct AutoencoderShape {
     pub conditions: usize,
     /// Encoder hidden widths, input side first; the decoder mirrors them.
     pub hidden: Vec<usize>,
+    /// Size of the latent code (`L`): the features the classifier reads.
     pub latent: usize,
 }
 
 impl AutoencoderShape {
+    /// Errors (shape) unless every size is positive with at least one hidden
+    /// layer, the parameter count is within [`crate::limits`], and only a CVAE
+    /// has (and it must have) conditions.
     pub fn validate(&self) -> Result<()> {
         if self.input == 0 || self.latent == 0 || self.hidden.is_empty() || self.hidden.contains(&0)
         {
@@ -146,6 +153,7 @@ pub struct LossParts {
 }
 
 impl LossParts {
+    /// `reconstruction + kl`: the loss with a KL weight of 1.
     pub fn total(&self) -> f32 {
         self.reconstruction + self.kl
     }
@@ -190,6 +198,7 @@ pub struct Workspace<B: Backend> {
 }
 
 impl<B: Backend> Workspace<B> {
+    /// Rows the workspace holds: the largest batch a pass can take.
     pub fn capacity(&self) -> usize {
         self.capacity
     }
@@ -257,10 +266,12 @@ impl Autoencoder {
         self.kl_weight = beta;
     }
 
+    /// The sizes the model was built from.
     pub fn shape(&self) -> &AutoencoderShape {
         &self.shape
     }
 
+    /// Names, shapes and arena ranges of every tensor (see the module docs).
     pub fn layout(&self) -> &ParamLayout {
         &self.layout
     }

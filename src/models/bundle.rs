@@ -24,15 +24,25 @@ pub const KIND: &str = "vaeser-model";
 /// used on features computed the same way.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FrontEnd {
+    /// Sample rate the audio is resampled to before analysis, in Hz.
     pub sample_rate: u32,
+    /// FFT size in samples.
     pub n_fft: usize,
+    /// Analysis window length in samples.
     pub win_length: usize,
+    /// Frame hop in samples.
     pub hop: usize,
+    /// Window function name (`hamming`).
     pub window: String,
+    /// Mel bands per frame.
     pub n_mels: usize,
+    /// Lowest filter-bank frequency, in Hz.
     pub fmin: f32,
+    /// Highest filter-bank frequency, in Hz.
     pub fmax: f32,
+    /// Mel scale formula (`slaney`, as librosa's default).
     pub mel_scale: String,
+    /// Mel energies are clamped to at least this before the natural logarithm.
     pub log_floor: f32,
 }
 
@@ -57,25 +67,37 @@ impl FrontEnd {
 /// One prediction: the most probable class and every class's probability.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Prediction {
+    /// Name of the most probable class.
     pub label: String,
+    /// Index of that class in the model's label list (and in `probabilities`).
     pub index: usize,
+    /// Softmax probability of every class, in the order of the model's labels; they sum to 1.
     pub probabilities: Vec<f32>,
 }
 
 /// A trained model whose parameters live on backend `B`.
 #[derive(Debug)]
 pub struct ModelBundle<B: Backend> {
+    /// The feature learner that turns LogMel segments into features.
     pub learner: FeatureLearner<B>,
+    /// The LSTM classifier over each utterance's sequence of segment features.
     pub classifier: Classifier<B>,
+    /// Class names, in the classifier's output order.
     pub labels: Vec<String>,
+    /// What the classes are: the four emotions or one dimension in bins.
     pub task: Task,
+    /// Which of the learner's outputs form a segment's features.
     pub encode: EncodeMode,
     /// The corpus the model was trained on (for the record).
     pub corpus: String,
+    /// The LogMel settings the features were computed with.
     pub front_end: FrontEnd,
 }
 
 impl<B: Backend> ModelBundle<B> {
+    /// The bundle as a checkpoint: metadata plus the learner's tensors under
+    /// `learner.` and the classifier's under `classifier.`. Errors if a
+    /// parameter cannot be read back from the backend.
     pub fn to_checkpoint(&self) -> Result<Checkpoint> {
         let mut ck = Checkpoint::new(KIND);
         ck.set_meta("front_end", &self.front_end);
@@ -88,6 +110,8 @@ impl<B: Backend> ModelBundle<B> {
         Ok(ck)
     }
 
+    /// Writes the bundle to `path` as a safetensors file, atomically (see
+    /// [`ModelBundle::to_checkpoint`] for what it holds).
     pub fn save(&self, path: &Path) -> Result<()> {
         self.to_checkpoint()?.save(path)
     }

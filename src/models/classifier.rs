@@ -104,10 +104,12 @@ impl<B: Backend> Classifier<B> {
         })
     }
 
+    /// The sizes of the network.
     pub fn shape(&self) -> &ClassifierShape {
         &self.shape
     }
 
+    /// The backend the parameters live on.
     pub fn backend(&self) -> &B {
         &self.backend
     }

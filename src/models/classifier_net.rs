@@ -26,17 +26,26 @@ use rand::Rng;
 /// classifier's input size, time-major, and its class.
 #[derive(Clone, Copy, Debug)]
 pub struct Sequence<'a> {
+    /// `[steps, input]` row-major: one feature vector per segment, in time order.
     pub features: &'a [f32],
+    /// Number of feature vectors (segments), at least 1.
     pub steps: usize,
+    /// Class index, below the classifier's `classes`.
     pub label: usize,
 }
 
+/// Every size of a classifier network (SPEC §4): LSTM, dense ReLU layer, linear output.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifierShape {
+    /// Features per time step (the feature learner's output size).
     pub input: usize,
+    /// Hidden size of every LSTM layer.
     pub hidden: usize,
+    /// Stacked LSTM layers.
     pub layers: usize,
+    /// Width of the dense ReLU layer after the LSTM.
     pub dense: usize,
+    /// Output classes.
     pub classes: usize,
 }
 
@@ -126,6 +135,8 @@ pub struct NetWorkspace<B: Backend> {
 }
 
 impl Network {
+    /// The layers of `shape`, laid out as the module docs list them. Errors
+    /// (shape) if a size is zero or the parameter count exceeds [`crate::limits`].
     pub fn new(shape: &ClassifierShape) -> Result<Self> {
         shape.validate()?;
         let mut layout = ParamLayout::new();
@@ -153,10 +164,12 @@ impl Network {
         })
     }
 
+    /// The sizes the network was built from.
     pub fn shape(&self) -> &ClassifierShape {
         &self.shape
     }
 
+    /// Names, shapes and arena ranges of every tensor, in PyTorch's order.
     pub fn layout(&self) -> &ParamLayout {
         &self.layout
     }
@@ -174,6 +187,9 @@ impl Network {
         self.out.init(rng, host_params)
     }
 
+    /// A workspace for batches of up to `max_batch` sequences of up to
+    /// `max_steps` steps each, allocated on `be` once. Errors if the backend
+    /// cannot allocate it.
     pub fn workspace<B: Backend>(
         &self,
         be: &B,
@@ -383,10 +399,12 @@ impl<B: Backend> NetWorkspace<B> {
         Ok((self.steps, self.rows))
     }
 
+    /// The most sequences one batch can hold.
     pub fn max_batch(&self) -> usize {
         self.max_batch
     }
 
+    /// The most steps one sequence can have.
     pub fn max_steps(&self) -> usize {
         self.max_steps
     }

@@ -28,7 +28,9 @@ const ENCODE_CHUNK: usize = 1024;
 /// How segments are turned into features.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EncodeOptions {
+    /// Which of the learner's outputs form a segment's feature vector.
     pub mode: EncodeMode,
+    /// What the CVAE's condition slots hold while encoding (ignored by AE and VAE).
     pub condition: CvaeCondition,
     /// Selects the noise stream of `EncodeMode::Sample` (e.g. 0 for a fold's
     /// training part, 1 for its test part), so samples do not depend on what
@@ -37,6 +39,7 @@ pub struct EncodeOptions {
 }
 
 impl EncodeOptions {
+    /// The options `config` asks for, with noise stream 0.
     pub fn from_config(config: &LearnerConfig) -> Self {
         EncodeOptions {
             mode: config.encode,
@@ -51,10 +54,17 @@ impl EncodeOptions {
 pub struct TrainingSummary {
     /// The epoch whose weights were kept (0-based).
     pub best_epoch: usize,
+    /// Epochs trained: until early stopping, at most `max_epochs`.
     pub epochs_run: usize,
+    /// Validation reconstruction loss (squared error summed over a segment,
+    /// mean over segments) of the kept epoch; the training loss when
+    /// `val_segments` is 0.
     pub best_val_reconstruction: f64,
+    /// Validation KL divergence (per segment, mean over segments) of the kept epoch.
     pub best_val_kl: f64,
+    /// Segments the learner was trained on.
     pub train_segments: usize,
+    /// Segments held out for validation and early stopping (0: it watched the training loss).
     pub val_segments: usize,
 }
 
@@ -63,13 +73,19 @@ pub struct FeatureLearner<B: Backend> {
     backend: B,
     net: Autoencoder,
     params: B::Buf,
+    /// Per-band statistics of the training segments; inputs are z-scored with them.
     pub normalization: BandStats,
+    /// How utterances were cut into segments; new ones must be cut the same way.
     pub segments: SegmentConfig,
+    /// Class names of the training data, in label-index order (the CVAE's conditions).
     pub label_names: Vec<String>,
+    /// The configuration the learner was trained with.
     pub config: LearnerConfig,
+    /// The seed of the run's random streams.
     pub seed: u64,
-    /// The fold whose test group was held out, `None` when trained on everything.
+    /// The fold whose test group was held out (0-based), `None` when trained on everything.
     pub fold: Option<u32>,
+    /// How training went (best epoch, losses, segment counts).
     pub summary: TrainingSummary,
 }
 
@@ -86,12 +102,19 @@ impl<B: Backend> std::fmt::Debug for FeatureLearner<B> {
 
 /// What a trained learner is besides its network and parameters.
 pub struct LearnerParts {
+    /// Per-band statistics of the training segments.
     pub normalization: BandStats,
+    /// How utterances are cut into segments.
     pub segments: SegmentConfig,
+    /// Class names, in label-index order.
     pub label_names: Vec<String>,
+    /// The training configuration.
     pub config: LearnerConfig,
+    /// The seed of the run's random streams.
     pub seed: u64,
+    /// The held-out fold (0-based), `None` when trained on everything.
     pub fold: Option<u32>,
+    /// How training went.
     pub summary: TrainingSummary,
 }
 
@@ -137,14 +160,17 @@ impl<B: Backend> FeatureLearner<B> {
         })
     }
 
+    /// Which learner this is (AE, VAE or CVAE).
     pub fn kind(&self) -> LearnerKind {
         self.net.shape().kind
     }
 
+    /// Every size of the network.
     pub fn shape(&self) -> &AutoencoderShape {
         self.net.shape()
     }
 
+    /// Size of the latent code (`L`).
     pub fn latent(&self) -> usize {
         self.net.shape().latent
     }

@@ -105,6 +105,7 @@ impl<B: Backend> Adam<B> {
         self.steps
     }
 
+    /// The learning rate the next step uses.
     pub fn lr(&self) -> f32 {
         self.lr
     }
@@ -114,6 +115,7 @@ impl<B: Backend> Adam<B> {
         self.lr = lr;
     }
 
+    /// The decay rates `(beta1, beta2)` of the first and second moments.
     pub fn betas(&self) -> (f32, f32) {
         (self.beta1, self.beta2)
     }

@@ -112,15 +112,19 @@ impl Dense {
         }
     }
 
+    /// The name prefix of the layer's tensors (`<prefix>.weight`, `<prefix>.bias`).
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
+    /// Input features per row.
     pub fn inputs(&self) -> usize {
         self.inputs
     }
+    /// Output features per row.
     pub fn outputs(&self) -> usize {
         self.outputs
     }
+    /// The activation applied after the bias add.
     pub fn activation(&self) -> Activation {
         self.act
     }

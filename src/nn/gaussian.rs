@@ -30,10 +30,12 @@ pub struct Gaussian {
 }
 
 impl Gaussian {
+    /// The layer for a latent code of `latent` values per row (it has no parameters).
     pub fn new(latent: usize) -> Self {
         Self { latent }
     }
 
+    /// Latent values per row: the width of `mu`, `logvar`, `eps` and `z`.
     pub fn latent(&self) -> usize {
         self.latent
     }

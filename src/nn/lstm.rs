@@ -171,14 +171,17 @@ impl Lstm {
         })
     }
 
+    /// Input features per time step of the first layer.
     pub fn input(&self) -> usize {
         self.input
     }
 
+    /// Hidden state size of every layer.
     pub fn hidden(&self) -> usize {
         self.hidden
     }
 
+    /// Stacked layers.
     pub fn num_layers(&self) -> usize {
         self.layers.len()
     }

@@ -5,11 +5,15 @@
 use crate::error::{Error, Result};
 use std::ops::Range;
 
+/// One named tensor of a [`ParamLayout`]: its shape and where its values lie
+/// in the flat arena (row-major, so `range.len()` is the product of `shape`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParamEntry {
     /// PyTorch-style name, e.g. `encoder.0.weight`.
     pub name: String,
+    /// Dimensions, outermost first (`[outputs, inputs]` for a dense weight).
     pub shape: Vec<usize>,
+    /// The tensor's values in the arena: `arena[range]`.
     pub range: Range<usize>,
 }
 
@@ -21,6 +25,7 @@ pub struct ParamLayout {
 }
 
 impl ParamLayout {
+    /// An empty layout.
     pub fn new() -> Self {
         Self::default()
     }
@@ -46,18 +51,22 @@ impl ParamLayout {
         range
     }
 
+    /// Values in the whole arena: the sum of every tensor's element count.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether the layout holds no values.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    /// Every tensor, in the order they were added (which is arena order).
     pub fn entries(&self) -> &[ParamEntry] {
         &self.entries
     }
 
+    /// The tensor called `name`; a shape error if there is none.
     pub fn get(&self, name: &str) -> Result<&ParamEntry> {
         self.entries
             .iter()
@@ -72,8 +81,11 @@ impl ParamLayout {
 /// an optimiser ([`crate::nn::adam::Adam`]) then updates `params` from
 /// `grads` in one call over the whole arena.
 pub struct ParamArena<B: crate::backend::Backend> {
+    /// Names, shapes and ranges of the tensors in both buffers.
     pub layout: ParamLayout,
+    /// The parameter values, `layout.len()` of them.
     pub params: B::Buf,
+    /// The gradients, laid out like `params`; layers accumulate into them.
     pub grads: B::Buf,
 }
 
@@ -97,10 +109,12 @@ impl<B: crate::backend::Backend> ParamArena<B> {
         Ok(arena)
     }
 
+    /// Values in each of the two buffers.
     pub fn len(&self) -> usize {
         self.layout.len()
     }
 
+    /// Whether the arena holds no parameters.
     pub fn is_empty(&self) -> bool {
         self.layout.is_empty()
     }

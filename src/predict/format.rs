@@ -10,17 +10,24 @@ use std::fmt::Write;
 /// The output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// Aligned columns for reading: id, (window,) predicted label, one probability per class.
     Table,
+    /// One JSON object per line: `id`, `path`, (`start`, `end`,) `predicted` and
+    /// `probabilities` keyed by label, or `error`.
     Jsonl,
+    /// CSV with a header: `id`, `path`, (`start`, `end`,) `predicted`, one column
+    /// per label, `error`.
     Csv,
 }
 
 /// One line of output: a prediction (of a whole input or of one window) or
 /// the error that stopped an input.
 pub struct Row<'a> {
+    /// The input the row is about.
     pub input: &'a Input,
     /// Start and end of the window in seconds; `None` for a whole input.
     pub window: Option<(f64, f64)>,
+    /// The prediction, or the text of the error that stopped the input.
     pub outcome: std::result::Result<&'a Prediction, &'a str>,
 }
 
@@ -34,6 +41,9 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// A writer for rows of a model with class names `labels` over `inputs`
+    /// (which set the table's id column width); `windowed` adds the window
+    /// start and end columns.
     pub fn new(format: Format, labels: &[String], inputs: &[Input], windowed: bool) -> Writer {
         let id_width = inputs
             .iter()

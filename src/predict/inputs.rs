@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 pub struct Input {
     /// The key of its results: the list's id, or the path as given.
     pub id: String,
+    /// The WAV file, a list's relative paths already resolved (see the module
+    /// docs). It may not exist: that is reported when it is predicted.
     pub path: PathBuf,
 }
 

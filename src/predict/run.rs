@@ -16,8 +16,11 @@ use std::sync::mpsc;
 /// or the error that stopped it (as the text an error line shows).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
+    /// One prediction for the whole recording.
     Whole(Prediction),
+    /// One prediction per window, in time order.
     Windows(Vec<WindowPrediction>),
+    /// The error that stopped this input, as its error line shows it.
     Failed(String),
 }
 

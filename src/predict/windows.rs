@@ -15,7 +15,9 @@ use std::path::Path;
 /// Window length and hop, in seconds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WindowSpec {
+    /// Window length in seconds, at least one 32 ms frame.
     pub window: f64,
+    /// Seconds from one window's start to the next's; positive.
     pub hop: f64,
 }
 
@@ -59,8 +61,11 @@ impl WindowSpec {
 /// One window's prediction, with its place in the recording in seconds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WindowPrediction {
+    /// Where the window starts, in seconds from the start of the recording.
     pub start: f64,
+    /// Where the window ends, in seconds from the start of the recording.
     pub end: f64,
+    /// The prediction for the window's samples.
     pub prediction: Prediction,
 }
 

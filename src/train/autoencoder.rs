@@ -31,8 +31,11 @@ use std::time::Instant;
 /// Everything one training run needs.
 #[derive(Clone, Copy, Debug)]
 pub struct FitRequest<'a> {
+    /// Which learner to train.
     pub kind: LearnerKind,
+    /// Sizes, optimiser and early-stopping settings.
     pub config: &'a LearnerConfig,
+    /// How the segments were cut (recorded in the learner; sets the segment size).
     pub segments_config: &'a SegmentConfig,
     /// Raw (not normalised) LogMel segments of the fold's training part,
     /// `[n, frames * 80]`, as made by `features::segments`.
@@ -41,6 +44,7 @@ pub struct FitRequest<'a> {
     pub labels: Option<&'a [usize]>,
     /// Class names (their count is the CVAE's condition size).
     pub label_names: &'a [String],
+    /// The seed of every random stream of the run.
     pub seed: u64,
     /// The held-out fold, `None` when training on the whole corpus.
     pub fold: Option<u32>,
@@ -49,18 +53,28 @@ pub struct FitRequest<'a> {
 /// One line of the training log.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochRecord {
+    /// Which learner the line is about.
     pub model: LearnerKind,
+    /// The held-out fold (0-based in memory, from 1 in the file); `None` (null) on the whole corpus.
     #[serde(with = "crate::numbering::from_one_opt")]
     pub fold: Option<u32>,
+    /// The epoch (0-based in memory, from 1 in the file).
     #[serde(with = "crate::numbering::from_one")]
     pub epoch: usize,
-    /// Mean over the epoch's training segments of reconstruction + KL.
+    /// Mean over the epoch's training segments of reconstruction +
+    /// `kl_weight` * KL: the loss the optimiser minimised.
     pub train_loss: f64,
+    /// Mean over the training segments of the reconstruction loss (squared error summed over a segment).
     pub train_reconstruction: f64,
+    /// Mean over the training segments of the KL divergence.
     pub train_kl: f64,
-    /// Validation losses, computed with z = mu (no sampling noise).
+    /// Validation reconstruction loss, mean over segments, computed with
+    /// z = mu (no sampling noise); early stopping watches it. The training
+    /// value when there is no validation part.
     pub val_reconstruction: f64,
+    /// Validation KL divergence, mean over segments.
     pub val_kl: f64,
+    /// Seconds the epoch took, validation included.
     pub seconds: f64,
 }
 

@@ -46,11 +46,15 @@ struct EpochLine<'a> {
 /// Everything one classifier training run needs.
 #[derive(Clone, Copy, Debug)]
 pub struct ClassifierFitRequest<'a> {
+    /// Sizes, learning rate, batch size and early-stopping settings.
     pub config: &'a ClassifierConfig,
+    /// The training utterances; at least one.
     pub train: &'a [Sequence<'a>],
     /// Early stopping watches UA on these.
     pub validation: &'a [Sequence<'a>],
+    /// Class names, in label-index order; their count is the number of classes.
     pub label_names: &'a [String],
+    /// The seed of every random stream of the run.
     pub seed: u64,
     /// The held-out fold, `None` when training on the whole corpus.
     pub fold: Option<u32>,
@@ -59,8 +63,11 @@ pub struct ClassifierFitRequest<'a> {
 /// The trained classifier (best validation UA weights) and its per-epoch history.
 #[derive(Debug)]
 pub struct ClassifierFit<B: Backend> {
+    /// The classifier with the kept weights, on the training backend.
     pub classifier: Classifier<B>,
+    /// One record per epoch run, in order.
     pub epochs: Vec<ClassifierEpoch>,
+    /// Index into `epochs` of the kept weights' epoch (0-based).
     pub best_epoch: usize,
     /// Set when the kept weights predict one class for every validation
     /// utterance (see [`super::finite::degenerate_warning`]).

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Counts of (true class, predicted class) pairs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Confusion {
+    /// Number of classes: the matrix is `classes x classes`.
     pub classes: usize,
     /// Row-major `[truth][prediction]`, `classes * classes` counts.
     pub counts: Vec<u64>,
@@ -15,12 +16,16 @@ pub struct Confusion {
 /// The three scores of one confusion matrix, as fractions in [0, 1].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
+    /// Weighted accuracy: correct / total.
     pub wa: f64,
+    /// Unweighted accuracy: mean recall over the classes present in the truth.
     pub ua: f64,
+    /// Mean F1 over the classes present in the truth or the predictions.
     pub macro_f1: f64,
 }
 
 impl Confusion {
+    /// An all-zero matrix for `classes` classes.
     pub fn new(classes: usize) -> Self {
         Confusion {
             classes,
@@ -42,6 +47,10 @@ impl Confusion {
         c
     }
 
+    /// Counts one utterance of class `truth` predicted as `predicted`.
+    ///
+    /// # Panics
+    /// If either label is `>= classes`.
     pub fn add(&mut self, truth: usize, predicted: usize) {
         assert!(
             truth < self.classes && predicted < self.classes,
@@ -62,14 +71,26 @@ impl Confusion {
         }
     }
 
+    /// Utterances of class `truth` predicted as `predicted`.
+    ///
+    /// # Panics
+    /// If either is not below `classes` (one out of range would otherwise
+    /// read another cell of the matrix).
     pub fn get(&self, truth: usize, predicted: usize) -> u64 {
+        assert!(
+            truth < self.classes && predicted < self.classes,
+            "label out of range: truth {truth}, predicted {predicted}, {} classes",
+            self.classes
+        );
         self.counts[truth * self.classes + predicted]
     }
 
+    /// All utterances counted.
     pub fn total(&self) -> u64 {
         self.counts.iter().sum()
     }
 
+    /// Utterances predicted correctly: the diagonal's sum.
     pub fn correct(&self) -> u64 {
         (0..self.classes).map(|c| self.get(c, c)).sum()
     }
@@ -118,6 +139,7 @@ impl Confusion {
         mean_of_defined((0..self.classes).map(|c| self.f1(c)))
     }
 
+    /// WA, UA and macro F1 together.
     pub fn scores(&self) -> Scores {
         Scores {
             wa: self.wa(),

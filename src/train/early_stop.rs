@@ -22,6 +22,8 @@ pub enum Decision {
     Stop,
 }
 
+/// Tracks one validation metric over epochs and says when to stop: after
+/// `patience` consecutive epochs without a strict improvement on the best.
 #[derive(Clone, Debug)]
 pub struct EarlyStopping {
     direction: Direction,
@@ -72,6 +74,7 @@ impl EarlyStopping {
         self.best
     }
 
+    /// Epochs since the last improvement (0 right after one).
     pub fn epochs_without_improvement(&self) -> usize {
         self.epochs_without_improvement
     }

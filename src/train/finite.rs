@@ -19,6 +19,7 @@ use crate::nn::params::ParamLayout;
 pub struct Place<'a> {
     /// "vae", "classifier", ...
     pub model: &'a str,
+    /// The held-out fold (0-based), `None` when training on the whole corpus.
     pub fold: Option<u32>,
     /// 0-based, as in the logs.
     pub epoch: usize,

@@ -14,6 +14,8 @@ use std::sync::Arc;
 /// Called with every record as it is made.
 pub type Observer = Arc<dyn Fn(&serde_json::Value) + Send + Sync>;
 
+/// A training log: records kept in memory, optionally mirrored to a
+/// JSON-lines file (see the module docs).
 #[derive(Clone, Default)]
 pub struct JsonLinesLog {
     path: Option<PathBuf>,
@@ -71,10 +73,12 @@ impl JsonLinesLog {
         Ok(())
     }
 
+    /// Every record so far, in order.
     pub fn records(&self) -> &[serde_json::Value] {
         &self.records
     }
 
+    /// The file the log is written to, `None` for an in-memory log.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }

@@ -22,6 +22,7 @@ use crate::nn::params::{ParamArena, ParamLayout};
 /// How the regression is trained.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LogRegConfig {
+    /// Adam's learning rate.
     pub lr: f32,
     /// Full-batch Adam steps.
     pub steps: usize,

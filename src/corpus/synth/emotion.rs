@@ -18,18 +18,25 @@ use rand_distr::StandardNormal;
 /// The majority label of an utterance, as IEMOCAP writes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tag {
+    /// Neutral (`neu`).
     Neu,
+    /// Happy (`hap`); the categorical task merges it with excited.
     Hap,
+    /// Excited (`exc`); counted as happy by the categorical task.
     Exc,
+    /// Sad (`sad`).
     Sad,
+    /// Angry (`ang`).
     Ang,
-    /// Frustrated: not one of the four classes; loaders skip it.
+    /// Frustrated: not one of the four classes; the categorical task leaves
+    /// it out, the dimensional tasks use its ratings.
     Fru,
-    /// No majority among the raters; loaders skip it.
+    /// No majority among the raters; left out like `Fru`.
     Xxx,
 }
 
 impl Tag {
+    /// Every tag, in the order summaries list them.
     pub const ALL: [Tag; 7] = [
         Tag::Neu,
         Tag::Hap,
