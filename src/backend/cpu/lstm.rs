@@ -181,15 +181,18 @@ pub fn layer_forward_with(
         "lstm: W_ih holds {} values",
         input.w_ih.len()
     );
+    let input_product = |gates: &mut [f32]| {
+        let g = 4 * s.hidden;
+        gemm::gemm_op(
+            &Gemm::new(Transpose::No, Transpose::Yes, rows, g, input.width),
+            input.x,
+            input.w_ih,
+            &mut gates[..rows * g],
+        );
+    };
     match r {
         Recurrence::Gemm => {
-            let g = 4 * s.hidden;
-            gemm::gemm_op(
-                &Gemm::new(Transpose::No, Transpose::Yes, rows, g, input.width),
-                input.x,
-                input.w_ih,
-                &mut gates[..rows * g],
-            );
+            input_product(gates);
             forward_gemm(s, lengths, w_hh, bias, gates, c, h);
         }
         Recurrence::Packed => {
@@ -198,7 +201,12 @@ pub fn layer_forward_with(
                 "lstm: no packed recurrence here"
             );
             #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
-            super::lstm_packed::forward(s, Some(input), lengths, w_hh, bias, gates, c, h);
+            if super::lstm_packed::fuses_input(s, input.width) {
+                super::lstm_packed::forward(s, Some(input), lengths, w_hh, bias, gates, c, h);
+            } else {
+                input_product(gates);
+                super::lstm_packed::forward(s, None, lengths, w_hh, bias, gates, c, h);
+            }
         }
     }
 }

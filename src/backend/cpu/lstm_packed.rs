@@ -71,6 +71,24 @@ const BACKWARD_UNITS: usize = 64;
 /// hand-over at every step is a few microseconds) than it saves.
 const PARALLEL_MIN_FLOPS: usize = 1 << 20;
 
+/// The most panel bytes a thread's part of a step may stream for the input
+/// product to run inside the step: beyond half of a core's L2 (1 MB on the
+/// Zen 5 this was measured on), `W_hh`'s panels and `W_ih`'s no longer stay
+/// in L2 from one step to the next, and the fused step measured slower than
+/// the sequence-wide GEMM followed by the recurrence (LSTM 256: 1.5-2 MB of
+/// panels per step; LSTM 128: 0.5 MB, about 5% faster fused).
+const FUSED_PANEL_BYTES: usize = 512 << 10;
+
+/// Whether [`forward`] should take a layer's input product into its steps
+/// (`width` input features); either way the results are the same bits.
+pub(super) fn fuses_input(s: LstmShape, width: usize) -> bool {
+    let hid = s.hidden;
+    let blocks = hid.div_ceil(FORWARD_UNITS);
+    let parts = parts_for(blocks, 2 * s.batch * 4 * hid * (hid + width));
+    let per_part = blocks.div_ceil(parts.max(1)) * (hid + width) * PANEL_WIDTH * 4;
+    per_part <= FUSED_PANEL_BYTES
+}
+
 /// Whether this CPU runs the packed path (AVX-512F, detected at run time).
 pub(super) fn available() -> bool {
     std::is_x86_feature_detected!("avx512f")
@@ -1098,13 +1116,31 @@ mod tests {
         // Large enough for two threads to split the steps.
         cases.push((600, 128, 128, 4, 32));
         cases.push((601, 129, 257, 3, 11));
+        // Panels beyond the fusion threshold at one thread.
+        cases.push((602, 256, 128, 2, 8));
+        assert!(!fuses_input(
+            LstmShape {
+                hidden: 256,
+                steps: 2,
+                batch: 8
+            },
+            128
+        ));
         for (seed, hidden, width, steps, batch) in cases {
             let case = Case::new(seed, hidden, steps, batch, seed % 2 == 0);
             let mut rng = ChaCha8Rng::seed_from_u64(seed + 1000);
             let x = random(&mut rng, steps * batch * width, 1.0);
             let w_ih = random(&mut rng, 4 * hidden * width, 1.0 / (width as f32).sqrt());
             let s = case.s;
-            let run = |r: Recurrence| {
+            // The reference, the route `layer_forward` chooses, and the fused
+            // steps whatever that choice.
+            #[derive(Clone, Copy)]
+            enum Route {
+                Gemm,
+                Chosen,
+                Fused,
+            }
+            let run = |route: Route| {
                 let state = s.batch * s.hidden;
                 let mut gates = vec![f32::NAN; steps * batch * 4 * hidden];
                 let mut c = vec![f32::NAN; (s.steps + 1) * state];
@@ -1118,16 +1154,30 @@ mod tests {
                 };
                 let l = &case.lengths;
                 let (w, b) = (&case.w_hh, &case.bias);
-                layer_forward_with(r, s, input, l, w, b, &mut gates, &mut c, &mut h);
+                let (g, c_, h_) = (&mut gates, &mut c, &mut h);
+                match route {
+                    Route::Gemm => {
+                        layer_forward_with(Recurrence::Gemm, s, input, l, w, b, g, c_, h_)
+                    }
+                    Route::Chosen => {
+                        layer_forward_with(Recurrence::Packed, s, input, l, w, b, g, c_, h_)
+                    }
+                    Route::Fused => forward(s, Some(input), l, w, b, g, c_, h_),
+                }
                 (gates, c, h)
             };
-            let want = in_pool(1, || run(Recurrence::Gemm));
+            let want = in_pool(1, || run(Route::Gemm));
             for threads in [1, 2] {
-                let got = in_pool(threads, || run(Recurrence::Packed));
-                let what = format!("H {hidden} in {width} T {steps} B {batch} threads {threads}");
-                same_bits(&got.0, &want.0, &format!("gates, {what}"));
-                same_bits(&got.1, &want.1, &format!("c, {what}"));
-                same_bits(&got.2, &want.2, &format!("h, {what}"));
+                for route in [Route::Chosen, Route::Fused] {
+                    let got = in_pool(threads, || run(route));
+                    let what = format!(
+                        "H {hidden} in {width} T {steps} B {batch} threads {threads} fused {}",
+                        matches!(route, Route::Fused)
+                    );
+                    same_bits(&got.0, &want.0, &format!("gates, {what}"));
+                    same_bits(&got.1, &want.1, &format!("c, {what}"));
+                    same_bits(&got.2, &want.2, &format!("h, {what}"));
+                }
             }
         }
     }
