@@ -342,6 +342,28 @@ pub trait Backend: Clone + Send + Sync {
         c: Self::ViewMut<'_>,
         h: Self::ViewMut<'_>,
     ) -> Result<()>;
+    /// One LSTM layer's forward pass: `gates = x W_ih^T` for `x: [steps *
+    /// batch, input]` (time-major, every row) and `w_ih: [4H, input]`, then
+    /// [`Backend::lstm_forward`] with the same `s`, `lengths`, `w_hh`,
+    /// `bias`, `gates`, `c` and `h`. The results are those of that product
+    /// (a [`Backend::gemm`] with `beta = 0`) and that recurrence one after
+    /// the other; a backend may interleave the two, computing each step's
+    /// input product inside the step, so that the step's gates are used
+    /// while they are still in the cache (the CPU does, with the same bits).
+    #[allow(clippy::too_many_arguments)]
+    fn lstm_layer_forward(
+        &self,
+        s: LstmShape,
+        input: usize,
+        x: Self::View<'_>,
+        w_ih: Self::View<'_>,
+        lengths: Self::IndexView<'_>,
+        w_hh: Self::View<'_>,
+        bias: Self::View<'_>,
+        gates: Self::ViewMut<'_>,
+        c: Self::ViewMut<'_>,
+        h: Self::ViewMut<'_>,
+    ) -> Result<()>;
     /// Backpropagation through the recurrence of [`Backend::lstm_forward`]
     /// (same `lengths`, `w_hh`, and its `gates` and `c`).
     ///

@@ -318,16 +318,13 @@ impl Lstm {
                 backend.view_mut(&mut lb.bias, 0..g),
                 false,
             )?;
-            backend.gemm(
-                &Gemm::new(Transpose::No, Transpose::Yes, rows, g, lp.input),
-                layer_x,
-                backend.view(params, lp.weight_ih.clone()),
-                backend.view_mut(&mut lb.gates, 0..rows * g),
-            )?;
             backend.fill(backend.view_mut(&mut lb.c, 0..state), 0.0)?;
             backend.fill(backend.view_mut(&mut lb.h, 0..state), 0.0)?;
-            backend.lstm_forward(
+            backend.lstm_layer_forward(
                 shape,
+                lp.input,
+                layer_x,
+                backend.view(params, lp.weight_ih.clone()),
                 backend.index_view(&ws.lengths, 0..batch),
                 backend.view(params, lp.weight_hh.clone()),
                 backend.view(&lb.bias, 0..g),

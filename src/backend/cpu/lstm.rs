@@ -14,7 +14,7 @@
 //! skips are never read into a result, so skipping changes no value.
 
 use super::{gemm, lstm_cell};
-use crate::backend::{LstmShape, Transpose};
+use crate::backend::{Gemm, LstmShape, Transpose};
 
 /// Rows `0..live_rows` hold every sequence still running at `step`.
 pub(super) fn live_rows(lengths: &[u32], step: usize) -> usize {
@@ -107,7 +107,106 @@ pub fn forward_with(
                 "lstm: no packed recurrence here"
             );
             #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
-            super::lstm_packed::forward(s, lengths, w_hh, bias, gates, c, h);
+            super::lstm_packed::forward(s, None, lengths, w_hh, bias, gates, c, h);
+        }
+    }
+}
+
+/// A layer's input for [`layer_forward`]: the product `x W_ih^T` that
+/// starts its gates.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerInput<'a> {
+    /// `[steps * batch, width]`, time-major like the gates.
+    pub x: &'a [f32],
+    /// `[4H, width]`.
+    pub w_ih: &'a [f32],
+    /// The input features per step.
+    pub width: usize,
+}
+
+/// See `Backend::lstm_layer_forward`.
+#[allow(clippy::too_many_arguments)]
+pub fn layer_forward(
+    s: LstmShape,
+    input: LayerInput<'_>,
+    lengths: &[u32],
+    w_hh: &[f32],
+    bias: &[f32],
+    gates: &mut [f32],
+    c: &mut [f32],
+    h: &mut [f32],
+) {
+    layer_forward_with(
+        Recurrence::best(),
+        s,
+        input,
+        lengths,
+        w_hh,
+        bias,
+        gates,
+        c,
+        h,
+    );
+}
+
+/// [`layer_forward`] by the chosen implementation: the GEMM path runs the
+/// input product over the whole sequence, then [`forward`]'s GEMM path; the
+/// packed path computes each step's input product inside the step. Both
+/// give the same bits.
+///
+/// # Panics
+/// On [`Recurrence::Packed`] where it is not available, or buffers shorter
+/// than the shapes need.
+#[allow(clippy::too_many_arguments)]
+pub fn layer_forward_with(
+    r: Recurrence,
+    s: LstmShape,
+    input: LayerInput<'_>,
+    lengths: &[u32],
+    w_hh: &[f32],
+    bias: &[f32],
+    gates: &mut [f32],
+    c: &mut [f32],
+    h: &mut [f32],
+) {
+    check(s, lengths, w_hh, gates.len(), c.len().min(h.len()));
+    let rows = s.steps * s.batch;
+    assert!(
+        input.x.len() >= rows * input.width,
+        "lstm: x holds {} values",
+        input.x.len()
+    );
+    assert!(
+        input.w_ih.len() >= 4 * s.hidden * input.width,
+        "lstm: W_ih holds {} values",
+        input.w_ih.len()
+    );
+    let input_product = |gates: &mut [f32]| {
+        let g = 4 * s.hidden;
+        gemm::gemm_op(
+            &Gemm::new(Transpose::No, Transpose::Yes, rows, g, input.width),
+            input.x,
+            input.w_ih,
+            &mut gates[..rows * g],
+        );
+    };
+    match r {
+        Recurrence::Gemm => {
+            input_product(gates);
+            forward_gemm(s, lengths, w_hh, bias, gates, c, h);
+        }
+        Recurrence::Packed => {
+            assert!(
+                Recurrence::packed_available(),
+                "lstm: no packed recurrence here"
+            );
+            #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+            if super::lstm_packed::fuses_input(s, input.width) {
+                super::lstm_packed::forward(s, Some(input), lengths, w_hh, bias, gates, c, h);
+            } else {
+                input_product(gates);
+                super::lstm_packed::forward(s, None, lengths, w_hh, bias, gates, c, h);
+            }
         }
     }
 }

@@ -1,7 +1,11 @@
 //! The LSTM recurrence with `W_hh` packed once per call and a small-M
 //! AVX-512 kernel that reuses the packing at every step (the scheme of
 //! oneDNN's fused RNN), the cell fused into the step, and the steps split
-//! over threads by disjoint blocks of hidden units.
+//! over threads by disjoint blocks of hidden units. A layer's input product
+//! (`x W_ih^T`) can run inside the same steps ([`forward`] with a
+//! [`LayerInput`]): each step's gates are then computed and consumed while
+//! they are in the core's cache, instead of travelling through memory
+//! between a GEMM over the whole sequence and the recurrence.
 //!
 //! # Why
 //! A classifier step multiplies only the batch's 32 rows by `W_hh`; handing
@@ -26,7 +30,10 @@
 //! Bit-identical to the GEMM path of `lstm.rs` (matrixmultiply's AVX-512
 //! kernel): every product element is one chain of fused multiply-adds in
 //! ascending `k`, started from zero and added to the destination once per
-//! block of [`KC`] values of `k`, which is exactly matrixmultiply's order;
+//! block of [`KC`] values of `k`, which is exactly matrixmultiply's order
+//! (the input product's first block is stored rather than added, as a GEMM
+//! with `beta = 0` does, and it covers every row of the step, as that GEMM
+//! covers every row of the sequence);
 //! the cell is `lstm_cell`'s arithmetic transcribed operation for operation
 //! into 16 lanes (see "The cell in 16 lanes" below). The tests compare the
 //! two paths bit for bit.
@@ -41,7 +48,7 @@
 //! part that no running thread holds: a late or absent helper thread only
 //! means the caller does its parts too.
 
-use super::lstm::live_rows;
+use super::lstm::{live_rows, LayerInput};
 use super::lstm_cell::{backward_span, forward_span, BackwardSpan, ForwardSpan};
 use crate::backend::LstmShape;
 use std::arch::x86_64::*;
@@ -63,6 +70,24 @@ const BACKWARD_UNITS: usize = 64;
 /// Below this many multiply-adds per step a second thread costs more (its
 /// hand-over at every step is a few microseconds) than it saves.
 const PARALLEL_MIN_FLOPS: usize = 1 << 20;
+
+/// The most panel bytes a thread's part of a step may stream for the input
+/// product to run inside the step: beyond half of a core's L2 (1 MB on the
+/// Zen 5 this was measured on), `W_hh`'s panels and `W_ih`'s no longer stay
+/// in L2 from one step to the next, and the fused step measured slower than
+/// the sequence-wide GEMM followed by the recurrence (LSTM 256: 1.5-2 MB of
+/// panels per step; LSTM 128: 0.5 MB, about 5% faster fused).
+const FUSED_PANEL_BYTES: usize = 512 << 10;
+
+/// Whether [`forward`] should take a layer's input product into its steps
+/// (`width` input features); either way the results are the same bits.
+pub(super) fn fuses_input(s: LstmShape, width: usize) -> bool {
+    let hid = s.hidden;
+    let blocks = hid.div_ceil(FORWARD_UNITS);
+    let parts = parts_for(blocks, 2 * s.batch * 4 * hid * (hid + width));
+    let per_part = blocks.div_ceil(parts.max(1)) * (hid + width) * PANEL_WIDTH * 4;
+    per_part <= FUSED_PANEL_BYTES
+}
 
 /// Whether this CPU runs the packed path (AVX-512F, detected at run time).
 pub(super) fn available() -> bool {
@@ -199,7 +224,8 @@ fn masks(hidden: usize, first: [usize; 4]) -> [u16; 4] {
 }
 
 /// `C[r, offsets[q] + l] += sum_k A[r, k] * panel[k, q, l]` for `r < R`,
-/// `k < kc`, registers `q < 4` and their lanes `l` in `masks[q]`.
+/// `k < kc`, registers `q < 4` and their lanes `l` in `masks[q]`; with
+/// `STORE`, `=` instead of `+=` (C's old values are not read).
 ///
 /// The sum is a chain of fused multiply-adds in ascending `k` from zero,
 /// added to C once (matrixmultiply's rounding, see the module comment).
@@ -210,7 +236,7 @@ fn masks(hidden: usize, first: [usize; 4]) -> [u16; 4] {
 /// memory the caller may write and no other thread touches.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile<const R: usize>(
+unsafe fn tile<const R: usize, const STORE: bool>(
     kc: usize,
     a: *const f32,
     lda: usize,
@@ -240,7 +266,13 @@ unsafe fn tile<const R: usize>(
         for q in 0..4 {
             let dst = c.add(r * ldc + offsets[q]);
             let m = masks[q];
-            if m == u16::MAX {
+            if STORE {
+                if m == u16::MAX {
+                    _mm512_storeu_ps(dst, acc[q]);
+                } else if m != 0 {
+                    _mm512_mask_storeu_ps(dst, m, acc[q]);
+                }
+            } else if m == u16::MAX {
                 _mm512_storeu_ps(dst, _mm512_add_ps(_mm512_loadu_ps(dst), acc[q]));
             } else if m != 0 {
                 let old = _mm512_maskz_loadu_ps(m, dst);
@@ -251,13 +283,15 @@ unsafe fn tile<const R: usize>(
 }
 
 /// [`tile`] over `rows` rows, [`MR`] at a time, for every block of [`KC`]
-/// values of `k` in `0..k` (the panel's rows).
+/// values of `k` in `0..k` (the panel's rows); with `store_first` the first
+/// block overwrites C (a GEMM with `beta = 0`), else every block adds.
 ///
 /// # Safety
 /// As [`tile`], for all `rows` rows and `k` values.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn product(
+    store_first: bool,
     rows: usize,
     k: usize,
     a: *const f32,
@@ -275,13 +309,22 @@ unsafe fn product(
         while r0 < rows {
             let (a, c) = (a.add(r0 * lda + k0), c.add(r0 * ldc));
             let r = MR.min(rows - r0);
+            macro_rules! go {
+                ($r:expr) => {
+                    if store_first && k0 == 0 {
+                        tile::<$r, true>(kc, a, lda, panel, c, ldc, offsets, masks)
+                    } else {
+                        tile::<$r, false>(kc, a, lda, panel, c, ldc, offsets, masks)
+                    }
+                };
+            }
             match r {
-                1 => tile::<1>(kc, a, lda, panel, c, ldc, offsets, masks),
-                2 => tile::<2>(kc, a, lda, panel, c, ldc, offsets, masks),
-                3 => tile::<3>(kc, a, lda, panel, c, ldc, offsets, masks),
-                4 => tile::<4>(kc, a, lda, panel, c, ldc, offsets, masks),
-                5 => tile::<5>(kc, a, lda, panel, c, ldc, offsets, masks),
-                _ => tile::<MR>(kc, a, lda, panel, c, ldc, offsets, masks),
+                1 => go!(1),
+                2 => go!(2),
+                3 => go!(3),
+                4 => go!(4),
+                5 => go!(5),
+                _ => go!(MR),
             }
             r0 += r;
         }
@@ -306,10 +349,13 @@ unsafe fn mut_at<'a>(p: Shared, offset: usize, len: usize) -> &'a mut [f32] {
     std::slice::from_raw_parts_mut(p.0.add(offset), len)
 }
 
-/// The packed forward recurrence: see `Backend::lstm_forward` (the caller
-/// has checked the buffers' lengths).
+/// The packed forward recurrence: see `Backend::lstm_forward`, or with an
+/// `input`, `Backend::lstm_layer_forward` (the caller has checked the
+/// buffers' lengths).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn forward(
     s: LstmShape,
+    input: Option<LayerInput<'_>>,
     lengths: &[u32],
     w_hh: &[f32],
     bias: &[f32],
@@ -322,9 +368,11 @@ pub(super) fn forward(
     if hid == 0 || s.steps == 0 || s.batch == 0 {
         return;
     }
+    let width = input.map_or(0, |i| i.width);
     let blocks = hid.div_ceil(FORWARD_UNITS);
-    let panel_len = hid * PANEL_WIDTH;
-    let parts = parts_for(blocks, 2 * s.batch * 4 * hid * hid);
+    // A block's panels: W_hh's (hid rows of k), then W_ih's (width rows).
+    let panel_len = (hid + width) * PANEL_WIDTH;
+    let parts = parts_for(blocks, 2 * s.batch * 4 * hid * (hid + width));
     let (gates, c, h) = (
         Shared(gates.as_mut_ptr()),
         Shared(c.as_mut_ptr()),
@@ -337,14 +385,15 @@ pub(super) fn forward(
                 // SAFETY: block u's panel, gate columns and state columns
                 // belong to this part alone; step t reads only the states
                 // of step t - 1, complete before this phase began.
-                unsafe { forward_block(s, lengths, w_hh, bias, t, u, packed, gates, c, h) }
+                unsafe { forward_block(s, input, lengths, w_hh, bias, t, u, packed, gates, c, h) }
             }
         });
     });
 }
 
-/// Step `t` of forward block `u` (units `16 u ..`): packs its panel at step
-/// 0, else adds `h_{t-1} W_hh^T` into its gate columns; then the cell.
+/// Step `t` of forward block `u` (units `16 u ..`): with an `input`, writes
+/// `x_t W_ih^T` into its gate columns (packing that panel at step 0); packs
+/// its `W_hh` panel at step 0, else adds `h_{t-1} W_hh^T`; then the cell.
 ///
 /// # Safety
 /// As in [`forward`]: the caller owns block `u`'s columns for this step.
@@ -352,6 +401,7 @@ pub(super) fn forward(
 #[allow(clippy::too_many_arguments)]
 unsafe fn forward_block(
     s: LstmShape,
+    input: Option<LayerInput<'_>>,
     lengths: &[u32],
     w_hh: &[f32],
     bias: &[f32],
@@ -366,21 +416,50 @@ unsafe fn forward_block(
     let state = s.batch * hid;
     let j0 = u * FORWARD_UNITS;
     let n = FORWARD_UNITS.min(hid - j0);
-    let panel = packed.0.add(u * hid * PANEL_WIDTH);
+    let width = input.map_or(0, |i| i.width);
+    let panel = packed.0.add(u * (hid + width) * PANEL_WIDTH);
     let gates_t = t * s.batch * g4;
+    let offsets = [0, hid, 2 * hid, 3 * hid].map(|o| o + j0);
+    if let Some(input) = input.filter(|i| i.width > 0) {
+        let input_panel = panel.add(hid * PANEL_WIDTH);
+        if t == 0 {
+            pack_forward(
+                hid,
+                input.w_ih,
+                width,
+                j0,
+                std::slice::from_raw_parts_mut(input_panel, width * PANEL_WIDTH),
+            );
+        }
+        // Every row, finished sequences' too, as the sequence-wide GEMM
+        // this replaces writes them.
+        product(
+            true,
+            s.batch,
+            width,
+            input.x.as_ptr().add(t * s.batch * width),
+            width,
+            input_panel,
+            gates.0.add(gates_t),
+            g4,
+            offsets,
+            masks(hid, [j0; 4]),
+        );
+    }
     if t == 0 {
         // Step 0 has no recurrent product (the initial state is zero): its
         // turn packs the panel the later steps use.
         pack_forward(
             hid,
             w_hh,
+            hid,
             j0,
             std::slice::from_raw_parts_mut(panel, hid * PANEL_WIDTH),
         );
     } else {
         let live = live_rows(lengths, t);
-        let offsets = [0, hid, 2 * hid, 3 * hid].map(|o| o + j0);
         product(
+            false,
             live,
             hid,
             h.0.add(t * state),
@@ -428,20 +507,21 @@ unsafe fn forward_block(
     }
 }
 
-/// The forward panel of the units `j0 .. j0 + 16`: `panel[k, q, l] =
-/// W_hh[q H + j0 + l, k]`, zero past the last unit.
-fn pack_forward(hidden: usize, w_hh: &[f32], j0: usize, panel: &mut [f32]) {
+/// The forward panel of the units `j0 .. j0 + 16` of a `[4H, width]`
+/// weight matrix `w` (`W_hh`, or `W_ih` of the fused input product):
+/// `panel[k, q, l] = w[q H + j0 + l, k]`, zero past the last unit.
+fn pack_forward(hidden: usize, w: &[f32], width: usize, j0: usize, panel: &mut [f32]) {
     for q in 0..4 {
         for l in 0..LANES {
             let j = j0 + l;
             let col = q * LANES + l;
             if j < hidden {
-                let row = &w_hh[(q * hidden + j) * hidden..][..hidden];
+                let row = &w[(q * hidden + j) * width..][..width];
                 for (k, &w) in row.iter().enumerate() {
                     panel[k * PANEL_WIDTH + col] = w;
                 }
             } else {
-                for k in 0..hidden {
+                for k in 0..width {
                     panel[k * PANEL_WIDTH + col] = 0.0;
                 }
             }
@@ -537,6 +617,7 @@ unsafe fn backward_block(
         let live = live_rows(lengths, t + 1);
         let first = [0, 1, 2, 3].map(|q| j0 + q * LANES);
         product(
+            false,
             live,
             g4,
             bufs.dgates.0.add((t + 1) * step_gates),
@@ -1006,6 +1087,97 @@ mod tests {
                 same_bits(&got.1, &want.1, &format!("c, {what}"));
                 same_bits(&got.2, &want.2, &format!("h, {what}"));
                 same_bits(&got.3, &want.3, &format!("dgates, {what}"));
+            }
+        }
+    }
+
+    /// The fused input product (`layer_forward_with`): bit for bit the
+    /// sequence-wide GEMM followed by the GEMM path's recurrence, for inputs
+    /// narrower than a tile, around the 16-unit blocks, and wider than one
+    /// `KC` block; gates start as NaN, so a value read before it is written
+    /// shows.
+    #[test]
+    fn fused_input_product_matches_the_gemm_then_the_recurrence() {
+        use crate::backend::cpu::lstm::{layer_forward_with, LayerInput};
+        if !available() {
+            eprintln!("skipped: this CPU has no AVX-512F");
+            return;
+        }
+        let mut seed = 500;
+        let mut cases = vec![];
+        for hidden in [1, 9, 16, 17, 33] {
+            for width in [1, 7, 16, 130, 300] {
+                for (steps, batch) in [(1, 1), (4, 7), (5, 13)] {
+                    seed += 1;
+                    cases.push((seed, hidden, width, steps, batch));
+                }
+            }
+        }
+        // Large enough for two threads to split the steps.
+        cases.push((600, 128, 128, 4, 32));
+        cases.push((601, 129, 257, 3, 11));
+        // Panels beyond the fusion threshold at one thread.
+        cases.push((602, 256, 128, 2, 8));
+        assert!(!fuses_input(
+            LstmShape {
+                hidden: 256,
+                steps: 2,
+                batch: 8
+            },
+            128
+        ));
+        for (seed, hidden, width, steps, batch) in cases {
+            let case = Case::new(seed, hidden, steps, batch, seed % 2 == 0);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed + 1000);
+            let x = random(&mut rng, steps * batch * width, 1.0);
+            let w_ih = random(&mut rng, 4 * hidden * width, 1.0 / (width as f32).sqrt());
+            let s = case.s;
+            // The reference, the route `layer_forward` chooses, and the fused
+            // steps whatever that choice.
+            #[derive(Clone, Copy)]
+            enum Route {
+                Gemm,
+                Chosen,
+                Fused,
+            }
+            let run = |route: Route| {
+                let state = s.batch * s.hidden;
+                let mut gates = vec![f32::NAN; steps * batch * 4 * hidden];
+                let mut c = vec![f32::NAN; (s.steps + 1) * state];
+                let mut h = vec![f32::NAN; (s.steps + 1) * state];
+                c[..state].fill(0.0);
+                h[..state].fill(0.0);
+                let input = LayerInput {
+                    x: &x,
+                    w_ih: &w_ih,
+                    width,
+                };
+                let l = &case.lengths;
+                let (w, b) = (&case.w_hh, &case.bias);
+                let (g, c_, h_) = (&mut gates, &mut c, &mut h);
+                match route {
+                    Route::Gemm => {
+                        layer_forward_with(Recurrence::Gemm, s, input, l, w, b, g, c_, h_)
+                    }
+                    Route::Chosen => {
+                        layer_forward_with(Recurrence::Packed, s, input, l, w, b, g, c_, h_)
+                    }
+                    Route::Fused => forward(s, Some(input), l, w, b, g, c_, h_),
+                }
+                (gates, c, h)
+            };
+            let want = in_pool(1, || run(Route::Gemm));
+            for threads in [1, 2] {
+                for route in [Route::Chosen, Route::Fused] {
+                    let got = in_pool(threads, || run(route));
+                    let what = format!(
+                        "H {hidden} in {width} T {steps} B {batch} threads {threads} fused {}",
+                        matches!(route, Route::Fused)
+                    );
+                    same_bits(&got.0, &want.0, &format!("gates, {what}"));
+                    same_bits(&got.1, &want.1, &format!("c, {what}"));
+                    same_bits(&got.2, &want.2, &format!("h, {what}"));
+                }
             }
         }
     }

@@ -185,6 +185,27 @@ impl Backend for Cpu {
         lstm::forward(s, lengths, w_hh, bias, gates, c, h);
         Ok(())
     }
+    fn lstm_layer_forward(
+        &self,
+        s: LstmShape,
+        input: usize,
+        x: &[f32],
+        w_ih: &[f32],
+        lengths: &[u32],
+        w_hh: &[f32],
+        bias: &[f32],
+        gates: &mut [f32],
+        c: &mut [f32],
+        h: &mut [f32],
+    ) -> Result<()> {
+        let input = lstm::LayerInput {
+            x,
+            w_ih,
+            width: input,
+        };
+        lstm::layer_forward(s, input, lengths, w_hh, bias, gates, c, h);
+        Ok(())
+    }
     fn lstm_backward(
         &self,
         s: LstmShape,

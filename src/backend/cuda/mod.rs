@@ -437,6 +437,31 @@ impl Backend for Cuda {
         }
         Ok(())
     }
+    fn lstm_layer_forward(
+        &self,
+        s: LstmShape,
+        input: usize,
+        x: View<'_>,
+        w_ih: View<'_>,
+        lengths: View<'_, u32>,
+        w_hh: View<'_>,
+        bias: View<'_>,
+        gates: ViewMut<'_>,
+        c: ViewMut<'_>,
+        h: ViewMut<'_>,
+    ) -> Result<()> {
+        // One product over the whole sequence, then the recurrence: on the
+        // GPU the big GEMM is the efficient form of the input product.
+        let rows = s.steps * s.batch;
+        let input_product = Gemm::new(Transpose::No, Transpose::Yes, rows, 4 * s.hidden, input);
+        let gates_of_product = ViewMut {
+            ptr: gates.ptr,
+            len: gates.len,
+            _buf: PhantomData,
+        };
+        self.gemm(&input_product, x, w_ih, gates_of_product)?;
+        self.lstm_forward(s, lengths, w_hh, bias, gates, c, h)
+    }
     fn lstm_backward(
         &self,
         s: LstmShape,
