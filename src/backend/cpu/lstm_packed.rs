@@ -80,8 +80,12 @@ const PARALLEL_MIN_FLOPS: usize = 1 << 20;
 const FUSED_PANEL_BYTES: usize = 512 << 10;
 
 /// Whether [`forward`] should take a layer's input product into its steps
-/// (`width` input features); either way the results are the same bits.
+/// (`width` input features); either way the results are the same bits. Not
+/// for an empty input, whose product the GEMM writes as zeros.
 pub(super) fn fuses_input(s: LstmShape, width: usize) -> bool {
+    if width == 0 {
+        return false;
+    }
     let hid = s.hidden;
     let blocks = hid.div_ceil(FORWARD_UNITS);
     let parts = parts_for(blocks, 2 * s.batch * 4 * hid * (hid + width));
