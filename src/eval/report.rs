@@ -682,25 +682,13 @@ pub fn classifier_chart(title: String, runs: &[(Curves<'_, ClassifierEpoch>, usi
     for (run, best) in runs {
         let colour = series.len() / 2;
         let point = |e: &ClassifierEpoch, v: f64| ((e.epoch + 1) as f64, v);
-        series.push(Series {
-            name: run.name.clone(),
-            points: run.epochs.iter().map(|e| point(e, e.val_loss)).collect(),
-            marked: run
-                .epochs
-                .get(*best)
-                .map(|e| point(e, e.val_loss))
-                .into_iter()
-                .collect(),
-            colour_of: Some(colour),
-            ..Series::default()
-        });
-        series.push(Series {
-            name: String::new(),
-            points: run.epochs.iter().map(|e| point(e, e.train_loss)).collect(),
-            dashed: true,
-            colour_of: Some(colour),
-            ..Series::default()
-        });
+        series.extend(validation_and_training(
+            run.name.clone(),
+            run.epochs.iter().map(|e| point(e, e.val_loss)).collect(),
+            run.epochs.get(*best).map(|e| point(e, e.val_loss)),
+            run.epochs.iter().map(|e| point(e, e.train_loss)).collect(),
+            colour,
+        ));
     }
     LineChart {
         title,
@@ -710,6 +698,33 @@ pub fn classifier_chart(title: String, runs: &[(Curves<'_, ClassifierEpoch>, usi
         marker_name: "kept (best validation UA)".into(),
         ..LineChart::default()
     }
+}
+
+/// One run's two curves in one colour: validation solid (named, with the
+/// kept epoch marked), training dashed (unnamed: the legend shows the run once).
+fn validation_and_training(
+    name: String,
+    validation: Vec<(f64, f64)>,
+    kept: Option<(f64, f64)>,
+    training: Vec<(f64, f64)>,
+    colour: usize,
+) -> [Series; 2] {
+    [
+        Series {
+            name,
+            points: validation,
+            marked: kept.into_iter().collect(),
+            colour_of: Some(colour),
+            ..Series::default()
+        },
+        Series {
+            name: String::new(),
+            points: training,
+            dashed: true,
+            colour_of: Some(colour),
+            ..Series::default()
+        },
+    ]
 }
 
 /// Feature-learner training: training loss (dashed) and validation
@@ -726,27 +741,16 @@ pub fn learner_chart(title: String, runs: &[Curves<'_, LearnerEpoch>]) -> LineCh
                 best = Some(e);
             }
         }
-        series.push(Series {
-            name: run.name.clone(),
-            points: run
-                .epochs
+        series.extend(validation_and_training(
+            run.name.clone(),
+            run.epochs
                 .iter()
                 .map(|e| point(e, e.val_recon + e.val_kl))
                 .collect(),
-            marked: best
-                .map(|e| point(e, e.val_recon + e.val_kl))
-                .into_iter()
-                .collect(),
-            colour_of: Some(colour),
-            ..Series::default()
-        });
-        series.push(Series {
-            name: String::new(),
-            points: run.epochs.iter().map(|e| point(e, e.train_loss)).collect(),
-            dashed: true,
-            colour_of: Some(colour),
-            ..Series::default()
-        });
+            best.map(|e| point(e, e.val_recon + e.val_kl)),
+            run.epochs.iter().map(|e| point(e, e.train_loss)).collect(),
+            colour,
+        ));
     }
     LineChart {
         title,
