@@ -1,6 +1,7 @@
 // Shared by every kernel family. NVRTC compiles each family as one
-// translation unit with this header prepended (see src/backend/cuda/kernels.rs),
-// so it carries no include guard or system header.
+// translation unit with this header prepended (see
+// src/backend/kernel_sources.rs), so it carries no include guard or system
+// header.
 
 typedef unsigned int u32;
 
@@ -9,6 +10,15 @@ typedef unsigned int u32;
 #define GRID_STRIDE(i, n)                                                      \
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;       \
          i < (long long)(n); i += (long long)blockDim.x * gridDim.x)
+
+// The same loop over an index type I. Element-wise kernels that divide
+// an index by a size (row and column of an element) run it in 32 bits when
+// the sizes fit: a 64-bit division or remainder is a long software sequence
+// on the GPU, a 32-bit one a few instructions. FITS_32 tells which.
+#define GRID_STRIDE_AS(I, i, n)                                                \
+    for (I i = (I)blockIdx.x * (I)blockDim.x + (I)threadIdx.x; i < (n);        \
+         i += (I)blockDim.x * (I)gridDim.x)
+#define FITS_32(n) ((n) <= 0x7fffffffLL)
 
 // Activation codes, in the order of the Rust enum `Activation`.
 #define ACT_IDENTITY 0

@@ -6,7 +6,9 @@
 //! `outputs(&gpu)` must be bit-identical to the first.
 //!
 //! Built only with `--features cuda`; without a GPU (or without the CUDA
-//! libraries) each test prints why and passes without checking anything.
+//! libraries) each test prints why and passes without checking anything,
+//! unless `VAESER_REQUIRE_CUDA=1` makes that a failure (CI runs these on
+//! the emulated driver, emu/).
 //!
 //! Tolerances, and why they are not zero:
 //! - element-wise kernels (activations, Gaussian, Adam, losses, the LSTM
@@ -354,6 +356,124 @@ fn lstm_recurrence_matches_the_cpu() {
         &lstm_outputs(&g),
         |_, _, c| 1e-5 + 1e-4 * c.abs(),
     );
+}
+
+/// Products with nothing to sum (k = 0, or alpha = 0): C = beta C, beta = 0
+/// writing zeros over whatever C held (NaN included), into a block of a
+/// wider C, as BLAS and the CPU do.
+fn empty_sum_outputs<B: Backend>(b: &B) -> Outputs {
+    let mut out = Vec::new();
+    for (k, alpha, beta) in [(0, 1.0, 0.0), (0, 1.0, 0.5), (0, 1.0, 1.0), (3, 0.0, -2.0)] {
+        let (m, n, ldc) = (5, 3, 7);
+        let mut c: Vec<f32> = (0..m * ldc).map(|i| i as f32 - 11.0).collect();
+        c[1] = f32::NAN;
+        let a = vec![1.0; m * k];
+        let bm = vec![1.0; k * n];
+        let op = Gemm::new(Transpose::No, Transpose::No, m, n, k)
+            .alpha(alpha)
+            .beta(beta)
+            .ldc(ldc);
+        let (a_b, b_b) = (upload(b, &a), upload(b, &bm));
+        let mut c_b = upload(b, &c);
+        b.gemm(
+            &op,
+            b.view(&a_b, 0..a.len()),
+            b.view(&b_b, 0..bm.len()),
+            b.view_mut(&mut c_b, 0..c.len()),
+        )
+        .unwrap();
+        out.push((
+            format!("k {k} alpha {alpha} beta {beta}"),
+            download(b, &c_b),
+        ));
+    }
+    out
+}
+
+#[test]
+fn a_product_with_nothing_to_sum_scales_c_as_the_cpu_does() {
+    let Some(g) = cuda() else { return };
+    let exact = |_: &str, _: usize, _: f32| 0.0;
+    let cpu = empty_sum_outputs(&Cpu);
+    // beta = 0 overwrote the NaN; beta = 1 kept it.
+    assert_eq!(cpu[0].1[1], 0.0);
+    assert!(cpu[2].1[1].is_nan());
+    compare(&cpu, &empty_sum_outputs(&g), &empty_sum_outputs(&g), exact);
+}
+
+/// An LSTM layer with no inputs (input size 0): its input product is a GEMM
+/// with k = 0, which writes zeros, then the recurrence runs from them.
+fn inputless_layer_outputs<B: Backend>(b: &B) -> Outputs {
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    let (hidden, steps, batch) = (5, 4, 3);
+    let s = LstmShape {
+        hidden,
+        steps,
+        batch,
+    };
+    let (g, state) = (4 * hidden, batch * hidden);
+    let lengths = [4u32, 2, 3];
+    let (w_hh, bias) = (random(&mut rng, g * hidden, 0.5), random(&mut rng, g, 0.5));
+    let len_b = upload_index(b, &lengths);
+    let (w_b, bias_b) = (upload(b, &w_hh), upload(b, &bias));
+    let (x_b, w_ih_b) = (b.alloc(0).unwrap(), b.alloc(0).unwrap());
+    // Garbage where the product must write zeros.
+    let mut gates_b = upload(b, &vec![f32::NAN; steps * batch * g]);
+    let mut c_b = b.alloc((steps + 1) * state).unwrap();
+    let mut h_b = b.alloc((steps + 1) * state).unwrap();
+    b.lstm_layer_forward(
+        s,
+        0,
+        b.view(&x_b, 0..0),
+        b.view(&w_ih_b, 0..0),
+        b.index_view(&len_b, 0..batch),
+        b.view(&w_b, 0..g * hidden),
+        b.view(&bias_b, 0..g),
+        b.view_mut(&mut gates_b, 0..steps * batch * g),
+        b.view_mut(&mut c_b, 0..(steps + 1) * state),
+        b.view_mut(&mut h_b, 0..(steps + 1) * state),
+    )
+    .unwrap();
+    vec![
+        ("inputless c".into(), download(b, &c_b)),
+        ("inputless h".into(), download(b, &h_b)),
+    ]
+}
+
+#[test]
+fn an_lstm_layer_without_inputs_matches_the_cpu() {
+    let Some(g) = cuda() else { return };
+    let cpu = inputless_layer_outputs(&Cpu);
+    assert!(cpu.iter().all(|(_, v)| v.iter().all(|x| x.is_finite())));
+    compare(
+        &cpu,
+        &inputless_layer_outputs(&g),
+        &inputless_layer_outputs(&g),
+        |_, _, c| 1e-5 + 1e-4 * c.abs(),
+    );
+}
+
+/// A buffer dropped on a thread that never used the GPU is freed there: no
+/// error is left behind for the next call of another thread to report.
+#[test]
+fn a_buffer_dropped_on_another_thread_is_freed_cleanly() {
+    let Some(g) = cuda() else { return };
+    for _ in 0..3 {
+        let buf = upload(&g, &[1.0; 1000]);
+        std::thread::spawn(move || drop(buf)).join().unwrap();
+    }
+    let values = [2.0, 3.0];
+    let buf = upload(&g, &values);
+    assert_eq!(download(&g, &buf), values);
+    g.synchronize().unwrap();
+}
+
+/// The backend keeps freed memory in the device's pool (release threshold
+/// unlimited) instead of handing it back at every synchronisation.
+#[test]
+fn freed_memory_stays_in_the_pool() {
+    let Some(g) = cuda() else { return };
+    assert_eq!(g.pool_release_threshold().unwrap(), u64::MAX);
 }
 
 fn loss_outputs<B: Backend>(b: &B) -> Outputs {

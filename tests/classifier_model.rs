@@ -8,6 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 mod common;
+use common::backends::assert_batch_invariant;
 
 use vaeser::backend::Backend;
 use vaeser::checkpoint::Checkpoint;
@@ -52,8 +53,12 @@ fn a_sequence_gets_the_same_probabilities_alone_or_in_any_padded_batch_on<B: Bac
     backwards.reverse();
     for (i, v) in views.iter().enumerate() {
         let alone = model.predict_proba(&[v]).unwrap();
-        assert_eq!(alone[0], together[i], "sequence {i} alone vs in a batch");
-        assert_eq!(backwards[i], together[i], "sequence {i} in another batch");
+        assert_batch_invariant::<B>(&format!("sequence {i}"), &alone[0], &together[i]);
+        assert_batch_invariant::<B>(
+            &format!("sequence {i} in another batch"),
+            &backwards[i],
+            &together[i],
+        );
         let sum: f32 = together[i].iter().sum();
         assert!((sum - 1.0).abs() < 1e-5 && together[i].iter().all(|&p| p > 0.0));
     }

@@ -17,10 +17,15 @@ mod experiment_support;
 use experiment_support::{check, corpus, s, scratch, tiny_config, vaeser};
 use vaeser::eval::results::CellResult;
 
+/// Whether the CUDA backend comes up; where `VAESER_REQUIRE_CUDA=1` demands
+/// it (CI on the emulated driver, benches/gpu_check.sh), its absence fails.
 fn gpu_present() -> bool {
     match vaeser::backend::cuda::Cuda::new() {
         Ok(_) => true,
         Err(e) => {
+            let required = std::env::var("VAESER_REQUIRE_CUDA")
+                .is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+            assert!(!required, "VAESER_REQUIRE_CUDA is set but: {e}");
             eprintln!("no CUDA backend here: {e}");
             false
         }

@@ -1,17 +1,28 @@
-//! Training on the GPU against training on the CPU: about five steps of the
-//! VAE and of the LSTM classifier from the same seed (hence the same initial
-//! weights, shuffles and reparameterisation noise: all drawn on the host),
-//! and two GPU runs bit-identical.
+//! Training on the GPU against training on the CPU: steps of the VAE and of
+//! the LSTM classifier from the same seed (hence the same initial weights,
+//! shuffles and reparameterisation noise: all drawn on the host), and two
+//! GPU runs bit-identical.
 //!
 //! Built only with `--features cuda`; without a GPU each test prints why and
-//! passes without checking anything.
+//! passes without checking anything, unless `VAESER_REQUIRE_CUDA=1` makes
+//! that a failure.
 //!
 //! Tolerance of CPU vs GPU parameters: the kernels agree to a few ulp (see
 //! backend_parity.rs), but Adam's step m / sqrt(v) is scale-free: where a
 //! gradient is close to zero, an ulp of difference can turn it around and
 //! move that parameter by up to lr in the other direction. So every
 //! parameter must lie within 2 lr per step of the CPU's, and all but 0.1%
-//! within 1e-5 + 1e-4 |p|.
+//! within 1e-5 + 1e-4 |p| after one step.
+//!
+//! After several VAE steps that last bound no longer holds for any backend
+//! that differs by ulps: once a ReLU input near zero flips for one segment,
+//! that segment's gradient changes for every weight behind it, and Adam
+//! turns the change into steps of up to lr. Measured on the CPU alone: with
+//! 1% of the inputs moved by one ulp, 0.9% of the VAE's parameters leave
+//! 1e-5 + 1e-4 |p| after 5 steps of this test's data (against 4 of 1.18
+//! million after 4 steps). So the five-step comparison checks what stays
+//! stable: the mean training loss over the steps, to 1e-5 relative (a
+//! different batch order or noise moves it by far more), and the 2 lr bound.
 #![cfg(feature = "cuda")]
 
 mod common;
@@ -58,7 +69,9 @@ fn check_close(what: &str, cpu: &[f32], gpu: &[f32], lr: f32, steps: usize) {
 
 const VAE_BATCH: usize = 16;
 
-fn vae_params<B: Backend>(be: &B, data: &[f32]) -> Vec<f32> {
+/// The VAE's parameters after one epoch over `data` (one step per
+/// VAE_BATCH segments) from `seed`, and the epoch's mean training loss.
+fn vae_run<B: Backend>(be: &B, data: &[f32], seed: u64) -> (Vec<f32>, f64) {
     let config = LearnerConfig {
         max_epochs: 1,
         batch: VAE_BATCH,
@@ -74,27 +87,64 @@ fn vae_params<B: Backend>(be: &B, data: &[f32]) -> Vec<f32> {
         segments: data,
         labels: None,
         label_names: &names,
-        seed: 3,
+        seed,
         fold: Some(1),
     };
-    fit_learner(be, &req, &mut JsonLinesLog::in_memory())
+    let mut log = JsonLinesLog::in_memory();
+    let params = fit_learner(be, &req, &mut log)
         .unwrap()
         .host_params()
-        .unwrap()
+        .unwrap();
+    let loss = log.records()[0]["train_loss"]
+        .as_f64()
+        .expect("the epoch's training loss");
+    (params, loss)
+}
+
+fn vae_data(steps: usize) -> Vec<f32> {
+    let dim = vaeser::features::segments::segment_dim(&SegmentConfig::default());
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    (0..steps * VAE_BATCH * dim)
+        .map(|i| -8.0 + (i % 80) as f32 * 0.05 + rng.gen_range(-2.0..2.0))
+        .collect()
+}
+
+#[test]
+fn one_vae_step_on_the_gpu_matches_the_cpu() {
+    let Some(g) = cuda() else { return };
+    let data = vae_data(1);
+    let (cpu, _) = vae_run(&Cpu, &data, 3);
+    let (gpu, _) = vae_run(&g, &data, 3);
+    check_close("vae", &cpu, &gpu, LearnerConfig::default().lr, 1);
 }
 
 #[test]
 fn five_vae_steps_on_the_gpu_match_the_cpu_and_repeat_bit_for_bit() {
     let Some(g) = cuda() else { return };
-    let dim = vaeser::features::segments::segment_dim(&SegmentConfig::default());
-    let mut rng = ChaCha8Rng::seed_from_u64(4);
-    let data: Vec<f32> = (0..5 * VAE_BATCH * dim)
-        .map(|i| -8.0 + (i % 80) as f32 * 0.05 + rng.gen_range(-2.0..2.0))
-        .collect();
-    let cpu = vae_params(&Cpu, &data);
-    let gpu_a = vae_params(&g, &data);
-    let gpu_b = vae_params(&g, &data);
-    check_close("vae", &cpu, &gpu_a, LearnerConfig::default().lr, 5);
+    let data = vae_data(5);
+    let lr = LearnerConfig::default().lr;
+    let (cpu, cpu_loss) = vae_run(&Cpu, &data, 3);
+    let (gpu_a, gpu_loss) = vae_run(&g, &data, 3);
+    let (gpu_b, _) = vae_run(&g, &data, 3);
+    let relative = |a: f64, b: f64| (a - b).abs() / a.abs();
+    assert!(
+        relative(cpu_loss, gpu_loss) <= 1e-5,
+        "mean training loss: cpu {cpu_loss}, gpu {gpu_loss}"
+    );
+    // The loss tells a different run apart: another seed (another batch
+    // order and noise) moves it by far more than the tolerance.
+    let (_, other_seed) = vae_run(&Cpu, &data, 4);
+    assert!(
+        relative(cpu_loss, other_seed) > 1e-4,
+        "the loss of seed 4 ({other_seed}) is too close to seed 3's ({cpu_loss}) to tell runs apart"
+    );
+    let bound = 2.0 * lr * 5.0;
+    for (i, (c, g)) in cpu.iter().zip(&gpu_a).enumerate() {
+        assert!(
+            (c - g).abs() <= bound,
+            "vae[{i}]: gpu {g} vs cpu {c}, beyond {bound}"
+        );
+    }
     assert!(
         gpu_a
             .iter()

@@ -23,7 +23,13 @@ pub const FAMILIES: [Family; 6] = [
     Family {
         name: "dense",
         source: include_str!("../../kernels/dense.cu"),
-        kernels: &["bias_act_forward", "act_backward", "copy_block", "fill"],
+        kernels: &[
+            "bias_act_forward",
+            "act_backward",
+            "copy_block",
+            "fill",
+            "scale_rows",
+        ],
     },
     Family {
         name: "reduce",

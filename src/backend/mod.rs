@@ -22,7 +22,10 @@
 //!   accumulated only where the method says so (`accumulate`, `beta`);
 //! - no method allocates; scratch is owned by the caller;
 //! - no reduction depends on how work is split among threads or blocks, so
-//!   results are bit-identical whatever the thread count.
+//!   results are bit-identical whatever the thread count;
+//! - padding never changes a result: a sequence gets bit for bit the same
+//!   outputs alone and inside a padded batch on the CPU, and within
+//!   [`BATCH_TOLERANCE`] where [`Backend::BATCH_INVARIANT_BITS`] is false.
 
 pub mod cpu;
 #[cfg(feature = "cuda")]
@@ -50,6 +53,14 @@ pub enum Activation {
     /// `y = 1 / (1 + exp(-x))`.
     Sigmoid,
 }
+
+/// How far a sequence's outputs and gradients may move between batches on
+/// a backend whose results are not batch-invariant to the bit
+/// ([`Backend::BATCH_INVARIANT_BITS`]): this fraction of the largest
+/// magnitude of the compared tensor. Rounding differences of a few ulp per
+/// product stay far below it; a padded step that leaked into a result
+/// would not.
+pub const BATCH_TOLERANCE: f32 = 1e-4;
 
 /// Whether an operand of a GEMM is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,6 +228,15 @@ pub trait Backend: Clone + Send + Sync {
     type IndexView<'a>: Copy
     where
         Self: 'a;
+
+    /// Whether a sequence's results are bit for bit the same alone and
+    /// inside any padded batch. True on the CPU, whose products compute
+    /// every row the same way whatever the number of rows. A GPU BLAS
+    /// chooses its kernel (tiling, split-K, a GEMV for one row) from the
+    /// whole shape, so there a sequence's results agree across batches only
+    /// within [`BATCH_TOLERANCE`]; they are still bit-identical from run to
+    /// run on one GPU with one build.
+    const BATCH_INVARIANT_BITS: bool = true;
 
     /// What runs the kernels, for logs and manifests (e.g. the CPU's GEMM kernel).
     fn describe(&self) -> String;

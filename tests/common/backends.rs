@@ -1,8 +1,11 @@
 //! One test body on every backend this build has (candle's pattern):
 //! `on_each_backend!(name, body)` makes `name::cpu`, and with the `cuda`
 //! feature `name::cuda`, which skips with a printed reason where no GPU is
-//! present. A body is `fn body<B: Backend>(be: &B)` and moves data with the
-//! helpers below, so it never assumes host memory.
+//! present, and fails instead where `VAESER_REQUIRE_CUDA=1` says a CUDA
+//! device must be there (CI with the emulated driver, benches/gpu_check.sh
+//! on a GPU machine): a CUDA test that skips there is not a pass. A body is
+//! `fn body<B: Backend>(be: &B)` and moves data with the helpers below, so
+//! it never assumes host memory.
 
 use vaeser::backend::Backend;
 
@@ -28,15 +31,49 @@ macro_rules! on_each_backend {
     };
 }
 
-/// The CUDA backend, or `None` (with the reason printed) without a GPU.
+/// Whether the environment demands a CUDA device (`VAESER_REQUIRE_CUDA`
+/// set to anything but empty, `0` or `false`).
+pub fn cuda_required() -> bool {
+    std::env::var("VAESER_REQUIRE_CUDA").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// The CUDA backend, or `None` (with the reason printed) without a GPU;
+/// a panic instead when [`cuda_required`].
 #[cfg(feature = "cuda")]
 pub fn cuda() -> Option<vaeser::backend::cuda::Cuda> {
     match vaeser::backend::cuda::Cuda::new() {
         Ok(be) => Some(be),
+        Err(e) if cuda_required() => {
+            panic!("VAESER_REQUIRE_CUDA is set but the CUDA backend is unavailable: {e}")
+        }
         Err(e) => {
             println!("skipped on CUDA: {e}");
             None
         }
+    }
+}
+
+/// `alone` and `batched` are one sequence's results computed alone and
+/// inside a padded batch: equal where the backend promises it
+/// ([`Backend::BATCH_INVARIANT_BITS`]; a gradient of -0.0 alone may become
+/// +0.0 once other sequences add their exact zeros), otherwise within
+/// [`vaeser::backend::BATCH_TOLERANCE`] of the tensor's largest magnitude.
+pub fn assert_batch_invariant<B: Backend>(what: &str, alone: &[f32], batched: &[f32]) {
+    assert_eq!(alone.len(), batched.len(), "{what}: lengths");
+    if B::BATCH_INVARIANT_BITS {
+        assert_eq!(alone, batched, "{what}: alone vs in a batch");
+        return;
+    }
+    let scale = alone
+        .iter()
+        .chain(batched)
+        .fold(0.0f32, |m, x| m.max(x.abs()));
+    let bound = vaeser::backend::BATCH_TOLERANCE * scale;
+    for (i, (a, b)) in alone.iter().zip(batched).enumerate() {
+        assert!(
+            (a - b).abs() <= bound,
+            "{what}[{i}]: alone {a} vs in a batch {b}, beyond {bound}"
+        );
     }
 }
 

@@ -4,7 +4,10 @@
 //!
 //! All work goes to one stream in issue order; the host waits only in
 //! `download` and `synchronize`. Reductions have a fixed two-stage shape and
-//! no atomics, so a run is bit-identical to the previous one on the same GPU.
+//! no atomics, so a run is bit-identical to the previous one on the same GPU
+//! with the same build. A sequence alone and inside a padded batch agrees
+//! only within `BATCH_TOLERANCE`: cuBLAS chooses its kernel from the whole
+//! shape of a product.
 //!
 //! Views are raw device addresses with the borrow of their buffer as a
 //! lifetime: they are `Copy` like the CPU's slices, and the borrow checker
@@ -30,6 +33,27 @@ use std::sync::{Arc, Mutex};
 pub struct DeviceBuf<T> {
     slice: CudaSlice<T>,
     len: usize,
+}
+
+impl<T> Drop for DeviceBuf<T> {
+    fn drop(&mut self) {
+        // cudarc frees on the stream without making the context current, and
+        // a thread that never bound it (a rayon worker, or any thread a
+        // buffer was moved to) has none: the free would fail, the memory
+        // leak, and the error surface at the next unrelated call.
+        bind_for_drop(self.slice.context());
+    }
+}
+
+/// Makes `ctx` current on this thread before cudarc frees something of it.
+/// Not `bind_to_thread`: that first hands back (and so clears) an error an
+/// earlier operation recorded, which must surface where it belongs.
+fn bind_for_drop(context: &CudaContext) {
+    use cudarc::driver::result::ctx;
+    if !matches!(ctx::get_current(), Ok(Some(c)) if c == context.cu_ctx()) {
+        // SAFETY: the context is alive: `context` holds a reference to it.
+        context.record_err(unsafe { ctx::set_current(context.cu_ctx()) });
+    }
 }
 
 /// A read-only range of a buffer.
@@ -59,11 +83,22 @@ struct Inner {
     description: String,
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The reduction scratch, the modules and the cuBLAS handle go after
+        // this, possibly on a thread that never used the GPU.
+        bind_for_drop(&self.ctx);
+    }
+}
+
 /// The CUDA backend on one GPU. Cloning shares the GPU context.
 #[derive(Clone)]
 pub struct Cuda {
     inner: Arc<Inner>,
 }
+
+/// Threads per block of `col_sum`: one warp.
+const COL_SUM_THREADS: usize = 32;
 
 fn device_error<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Error {
     move |e| Error::Device(format!("cuda: {what}: {e}"))
@@ -105,6 +140,14 @@ impl Cuda {
                 partials: Mutex::new(partials),
             }),
         })
+    }
+
+    /// The release threshold of the device's default memory pool, as the
+    /// driver reports it: `u64::MAX` once the backend is up (freed memory
+    /// stays in the pool for the next allocation).
+    pub fn pool_release_threshold(&self) -> Result<u64> {
+        self.bind()?;
+        setup::pool_release_threshold(&self.inner.ctx)
     }
 
     fn stream(&self) -> &CudaStream {
@@ -181,6 +224,8 @@ impl Backend for Cuda {
     type View<'a> = View<'a>;
     type ViewMut<'a> = ViewMut<'a>;
     type IndexView<'a> = View<'a, u32>;
+
+    const BATCH_INVARIANT_BITS: bool = false;
 
     fn describe(&self) -> String {
         self.inner.description.clone()
@@ -323,6 +368,20 @@ impl Backend for Cuda {
         check_len("gemm A", a.len, ea)?;
         check_len("gemm B", b.len, eb)?;
         check_len("gemm C", c.len, ec)?;
+        if op.m == 0 || op.n == 0 {
+            return Ok(());
+        }
+        if op.k == 0 || op.alpha == 0.0 {
+            // Nothing to sum: C = beta C, as the CPU does. cuBLAS rejects
+            // the leading dimensions of an empty operand (lda = k = 0 < 1).
+            let mut l = self.launcher("scale_rows");
+            l.arg(c.ptr)
+                .arg(op.m as i64)
+                .arg(op.n as i64)
+                .arg(op.ldc as i64)
+                .arg(op.beta);
+            return l.launch(elementwise(op.m * op.n));
+        }
         self.bind()?;
         let blas = self.inner.blas.lock().unwrap_or_else(|p| p.into_inner());
         launch::gemm(&blas, op, a.ptr, b.ptr, c.ptr)
@@ -383,7 +442,13 @@ impl Backend for Cuda {
             .arg((x.len / cols) as i64)
             .arg(cols as i64)
             .arg(accumulate as i32);
-        l.launch(elementwise(cols))
+        // One thread per column (each adds its rows in order, for the CPU's
+        // bits), in blocks of one warp: the 4H columns of an LSTM bias
+        // gradient spread over 4H / 32 multiprocessors instead of 4H / 256.
+        l.launch((
+            cols.div_ceil(COL_SUM_THREADS) as u32,
+            COL_SUM_THREADS as u32,
+        ))
     }
 
     fn lstm_forward(

@@ -63,8 +63,54 @@ pub fn open(ordinal: usize) -> Result<(Arc<CudaContext>, Arc<CudaStream>)> {
     // would only add overhead.
     // SAFETY: nothing has been issued on the context yet.
     unsafe { ctx.disable_event_tracking() };
+    if ctx.has_async_alloc() {
+        keep_freed_memory_in_the_pool(&ctx)?;
+    }
     let stream = ctx.default_stream();
     Ok((ctx, stream))
+}
+
+/// The release threshold of the device's default memory pool, in bytes.
+/// The driver's default, 0, hands every freed block back to the OS at each
+/// synchronisation, so the next allocation of a training step is a slow
+/// driver call again; with no threshold the pool keeps what the process
+/// freed and allocations are served from it.
+pub const POOL_RELEASE_THRESHOLD: u64 = u64::MAX;
+
+/// The default memory pool's release threshold as the driver reports it.
+pub fn pool_release_threshold(ctx: &CudaContext) -> Result<u64> {
+    use cudarc::driver::result::{device, mem_pool};
+    use cudarc::driver::sys::CUmemPool_attribute;
+    let mut threshold = 0u64;
+    // SAFETY: as in `keep_freed_memory_in_the_pool`.
+    unsafe {
+        let pool = device::get_default_mem_pool(ctx.cu_device())
+            .map_err(driver_error("reading the default memory pool"))?;
+        mem_pool::get_attribute(
+            pool,
+            CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+            &mut threshold as *mut u64 as *mut std::ffi::c_void,
+        )
+        .map_err(driver_error("reading the memory pool's release threshold"))?;
+    }
+    Ok(threshold)
+}
+
+fn keep_freed_memory_in_the_pool(ctx: &CudaContext) -> Result<()> {
+    use cudarc::driver::result::{device, mem_pool};
+    use cudarc::driver::sys::CUmemPool_attribute;
+    let mut threshold = POOL_RELEASE_THRESHOLD;
+    // SAFETY: the device is the context's; the attribute takes a u64.
+    unsafe {
+        let pool = device::get_default_mem_pool(ctx.cu_device())
+            .map_err(driver_error("reading the default memory pool"))?;
+        mem_pool::set_attribute(
+            pool,
+            CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+            &mut threshold as *mut u64 as *mut std::ffi::c_void,
+        )
+        .map_err(driver_error("setting the memory pool's release threshold"))
+    }
 }
 
 /// A cuBLAS handle on `stream` in the default math mode: FP32 GEMMs in FP32
