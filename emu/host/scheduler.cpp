@@ -5,6 +5,12 @@
 // A barrier that only some threads reach, or threads waiting at different
 // barriers, is an error (a hang or undefined behaviour on a GPU).
 //
+// Most blocks never reach a barrier. The first thread of each block runs on
+// a fiber; when it returns without reaching one, no thread of a correct
+// kernel reaches one either, and the rest of the block runs as plain calls
+// (a thread that does reach a barrier then is reported as above). This
+// keeps an element-wise launch at a function call per thread.
+//
 // Threads start in forward or reversed order (the caller alternates), so a
 // kernel that silently depends on one thread running before another gives
 // different results from one launch to the next.
@@ -41,6 +47,8 @@ struct Fiber {
 
 void* g_scheduler_sp = nullptr;
 Fiber* g_current = nullptr;
+// Set by a barrier reached outside a fiber (a block running as plain calls).
+int g_unexpected_barrier = 0;
 const EmuKernel* g_kernel = nullptr;
 void* const* g_params = nullptr;
 std::vector<char*> g_free_stacks;
@@ -48,9 +56,10 @@ size_t g_page = 0;
 
 }  // namespace
 
-// Saves the callee-saved registers and the SSE/x87 control words on the
-// current stack, stores the stack pointer in *save, and resumes the fiber
-// whose saved stack pointer is `to` (System V x86-64).
+// Saves the callee-saved registers on the current stack, stores the stack
+// pointer in *save, and resumes the fiber whose saved stack pointer is `to`
+// (System V x86-64). The MXCSR and x87 control words are not switched: no
+// kernel changes rounding or exception masks, so every fiber shares them.
 extern "C" void emu_switch(void** save, void* to);
 extern "C" void emu_fiber_trampoline();
 extern "C" void emu_fiber_main(Fiber* f);
@@ -68,14 +77,8 @@ emu_switch:
     push r13
     push r14
     push r15
-    sub rsp, 8
-    stmxcsr dword ptr [rsp]
-    fnstcw word ptr [rsp + 4]
     mov qword ptr [rdi], rsp
     mov rsp, rsi
-    ldmxcsr dword ptr [rsp]
-    fldcw word ptr [rsp + 4]
-    add rsp, 8
     pop r15
     pop r14
     pop r13
@@ -107,8 +110,9 @@ extern "C" void emu_fiber_main(Fiber* f) {
 extern "C" void emu_syncthreads(int line) {
     Fiber* f = g_current;
     if (f == nullptr) {
-        fprintf(stderr, "cuda emulator: __syncthreads outside a kernel\n");
-        abort();
+        // The thread cannot wait here; it runs on and the launch fails.
+        g_unexpected_barrier = line;
+        return;
     }
     f->state = kAtBarrier;
     f->barrier_line = line;
@@ -134,21 +138,35 @@ char* take_stack() {
     return static_cast<char*>(m) + g_page;
 }
 
-// A fresh fiber's stack, laid out as emu_switch leaves a suspended one: the
-// control words, six callee-saved registers (rbx carries the fiber to the
-// trampoline) and the trampoline as the return address, placed so that the
-// trampoline's call happens on a 16-byte aligned stack.
+// A fresh fiber's stack, laid out as emu_switch leaves a suspended one: six
+// callee-saved registers (rbx carries the fiber to the trampoline) and the
+// trampoline as the return address, placed so that the trampoline's call
+// happens on a 16-byte aligned stack.
 void* initial_sp(char* stack, Fiber* f) {
     uintptr_t top = (reinterpret_cast<uintptr_t>(stack) + kStackBytes) & ~uintptr_t(15);
     uint64_t* slot = reinterpret_cast<uint64_t*>(top);
     slot[-3] = reinterpret_cast<uint64_t>(&emu_fiber_trampoline);
-    slot[-4] = 0;                                // rbp
-    slot[-5] = reinterpret_cast<uint64_t>(f);    // rbx
+    slot[-4] = 0;                                   // rbp
+    slot[-5] = reinterpret_cast<uint64_t>(f);       // rbx
     slot[-6] = slot[-7] = slot[-8] = slot[-9] = 0;  // r12 .. r15
-    uint32_t* control = reinterpret_cast<uint32_t*>(top - 80);
-    control[0] = 0x1F80;  // MXCSR: round to nearest, exceptions masked
-    control[1] = 0x037F;  // x87 control word, default
-    return reinterpret_cast<void*>(top - 80);
+    return reinterpret_cast<void*>(top - 72);
+}
+
+// Runs (or resumes) thread t's fiber until it returns or waits.
+void resume(std::vector<Fiber>& fibers, unsigned t) {
+    Fiber& f = fibers[t];
+    if (f.stack == nullptr) {
+        f.stack = take_stack();
+        f.sp = initial_sp(f.stack, &f);
+    }
+    emu_threadIdx = {t, 0, 0};
+    g_current = &f;
+    emu_switch(&g_scheduler_sp, f.sp);
+    g_current = nullptr;
+    if (f.state == kDone) {
+        g_free_stacks.push_back(f.stack);
+        f.stack = nullptr;
+    }
 }
 
 }  // namespace
@@ -165,23 +183,28 @@ extern "C" int emu_run_grid(const EmuKernel* k, void* const* params, unsigned gr
     for (unsigned b = 0; b < grid; ++b) {
         emu_blockIdx = {b, 0, 0};
         for (Fiber& f : fibers) f = Fiber{};
+        unsigned first = reverse ? block - 1 : 0;
+        resume(fibers, first);
+        if (fibers[first].state == kDone) {
+            g_unexpected_barrier = 0;
+            for (unsigned i = 1; i < block; ++i) {
+                unsigned t = reverse ? block - 1 - i : i;
+                emu_threadIdx = {t, 0, 0};
+                k->run_thread(params);
+                if (g_unexpected_barrier != 0) {
+                    snprintf(msg, msg_len,
+                             "kernel %s, block %u of %u: thread %u reached __syncthreads at "
+                             "line %d, thread %u returned without reaching it",
+                             k->name, b, grid, t, g_unexpected_barrier, first);
+                    return -1;
+                }
+            }
+            continue;
+        }
         for (;;) {
             for (unsigned i = 0; i < block; ++i) {
                 unsigned t = reverse ? block - 1 - i : i;
-                Fiber& f = fibers[t];
-                if (f.state != kRunnable) continue;
-                if (f.stack == nullptr) {
-                    f.stack = take_stack();
-                    f.sp = initial_sp(f.stack, &f);
-                }
-                emu_threadIdx = {t, 0, 0};
-                g_current = &f;
-                emu_switch(&g_scheduler_sp, f.sp);
-                g_current = nullptr;
-                if (f.state == kDone) {
-                    g_free_stacks.push_back(f.stack);
-                    f.stack = nullptr;
-                }
+                if (fibers[t].state == kRunnable) resume(fibers, t);
             }
             unsigned waiting = 0, done = 0;
             int line = 0, other_line = 0;

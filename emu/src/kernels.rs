@@ -20,6 +20,8 @@ unsafe impl Sync for HostKernel {}
 
 extern "C" {
     fn emu_kernel_list(count: *mut usize) -> *const *const HostKernel;
+    #[cfg(test)]
+    static emu_selftest_kernels: [HostKernel; 5];
     fn emu_run_grid(
         kernel: *const HostKernel,
         params: *const *const c_void,
@@ -89,5 +91,72 @@ pub fn run_grid(
         Err(unsafe { CStr::from_ptr(msg.as_ptr()) }
             .to_string_lossy()
             .into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn selftest(name: &str) -> &'static HostKernel {
+        // SAFETY: a static array of the host build (host/selftest.cpp).
+        let all = unsafe { &*std::ptr::addr_of!(emu_selftest_kernels) };
+        all.iter().find(|k| k.name() == name).expect(name)
+    }
+
+    fn run(name: &str, args: &[*const c_void], grid: u32, block: u32, reverse: bool) -> Result<(), String> {
+        let kernel = selftest(name);
+        // Each parameter is passed as a pointer to its value.
+        let values: Vec<*const c_void> = args.to_vec();
+        let slots: Vec<*const c_void> = values
+            .iter()
+            .map(|v| v as *const *const c_void as *const c_void)
+            .collect();
+        run_grid(kernel, &slots, grid, block, reverse)
+    }
+
+    #[test]
+    fn a_barrier_lets_a_block_share_memory_in_either_order() {
+        for reverse in [false, true] {
+            let x: Vec<f32> = (0..3 * 64).map(|i| i as f32).collect();
+            let mut out = [0.0f32; 3];
+            run(
+                "emu_test_block_sum",
+                &[x.as_ptr() as _, out.as_mut_ptr() as _],
+                3,
+                64,
+                reverse,
+            )
+            .unwrap();
+            let expect: Vec<f32> = (0..3)
+                .map(|b| (0..64).map(|i| (b * 64 + i) as f32).sum())
+                .collect();
+            assert_eq!(out.to_vec(), expect, "reverse {reverse}");
+        }
+    }
+
+    #[test]
+    fn misused_barriers_are_reported_in_either_order() {
+        let mut out = [0.0f32; 32];
+        for (name, what) in [
+            ("emu_test_even_threads_wait", "__syncthreads"),
+            ("emu_test_inner_threads_wait", "__syncthreads"),
+            ("emu_test_split_barriers", "different __syncthreads calls"),
+        ] {
+            for reverse in [false, true] {
+                let err = run(name, &[out.as_mut_ptr() as _], 2, 32, reverse)
+                    .expect_err(name);
+                assert!(err.contains(name) && err.contains(what), "{name}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn threads_start_in_the_order_asked() {
+        let mut last = [u32::MAX];
+        run("emu_test_last_thread", &[last.as_mut_ptr() as _], 1, 8, false).unwrap();
+        assert_eq!(last[0], 7);
+        run("emu_test_last_thread", &[last.as_mut_ptr() as _], 1, 8, true).unwrap();
+        assert_eq!(last[0], 0);
     }
 }
