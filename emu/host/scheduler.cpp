@@ -47,6 +47,12 @@ struct Fiber {
 
 void* g_scheduler_sp = nullptr;
 Fiber* g_current = nullptr;
+// The threads to run in this round, in order, and the one running: a fiber
+// that waits or returns hands over to the next directly (one switch per
+// thread), the last one back to the scheduler.
+std::vector<Fiber>* g_fibers = nullptr;
+std::vector<unsigned> g_round;
+size_t g_round_pos = 0;
 // Set by a barrier reached outside a fiber (a block running as plain calls).
 int g_unexpected_barrier = 0;
 const EmuKernel* g_kernel = nullptr;
@@ -99,11 +105,15 @@ emu_fiber_trampoline:
     .att_syntax prefix
 )");
 
+namespace {
+void leave(void** save);
+}
+
 extern "C" void emu_fiber_main(Fiber* f) {
     g_kernel->run_thread(g_params);
     f->state = kDone;
     void* unused;
-    emu_switch(&unused, g_scheduler_sp);
+    leave(&unused);
     abort();  // a finished fiber is never resumed
 }
 
@@ -116,7 +126,7 @@ extern "C" void emu_syncthreads(int line) {
     }
     f->state = kAtBarrier;
     f->barrier_line = line;
-    emu_switch(&f->sp, g_scheduler_sp);
+    leave(&f->sp);
 }
 
 namespace {
@@ -152,20 +162,42 @@ void* initial_sp(char* stack, Fiber* f) {
     return reinterpret_cast<void*>(top - 72);
 }
 
-// Runs (or resumes) thread t's fiber until it returns or waits.
-void resume(std::vector<Fiber>& fibers, unsigned t) {
-    Fiber& f = fibers[t];
+// Switches from the context saved at `save` to thread t's fiber, starting
+// it on a stack of its own the first time.
+void enter(unsigned t, void** save) {
+    Fiber& f = (*g_fibers)[t];
     if (f.stack == nullptr) {
         f.stack = take_stack();
         f.sp = initial_sp(f.stack, &f);
     }
     emu_threadIdx = {t, 0, 0};
     g_current = &f;
-    emu_switch(&g_scheduler_sp, f.sp);
-    g_current = nullptr;
-    if (f.state == kDone) {
-        g_free_stacks.push_back(f.stack);
-        f.stack = nullptr;
+    emu_switch(save, f.sp);
+}
+
+// The running fiber waits or has returned: on to the round's next thread,
+// or back to the scheduler after the last.
+void leave(void** save) {
+    if (++g_round_pos < g_round.size()) {
+        enter(g_round[g_round_pos], save);
+    } else {
+        g_current = nullptr;
+        emu_switch(save, g_scheduler_sp);
+    }
+}
+
+// Runs every thread of g_round until it waits or returns; the stacks of
+// those that returned go back to the pool.
+void run_round() {
+    if (g_round.empty()) return;
+    g_round_pos = 0;
+    enter(g_round[0], &g_scheduler_sp);
+    for (unsigned t : g_round) {
+        Fiber& f = (*g_fibers)[t];
+        if (f.state == kDone && f.stack != nullptr) {
+            g_free_stacks.push_back(f.stack);
+            f.stack = nullptr;
+        }
     }
 }
 
@@ -180,11 +212,13 @@ extern "C" int emu_run_grid(const EmuKernel* k, void* const* params, unsigned gr
     emu_gridDim = {grid, 1, 1};
     emu_blockDim = {block, 1, 1};
     std::vector<Fiber> fibers(block);
+    g_fibers = &fibers;
     for (unsigned b = 0; b < grid; ++b) {
         emu_blockIdx = {b, 0, 0};
         for (Fiber& f : fibers) f = Fiber{};
         unsigned first = reverse ? block - 1 : 0;
-        resume(fibers, first);
+        g_round.assign(1, first);
+        run_round();
         if (fibers[first].state == kDone) {
             g_unexpected_barrier = 0;
             for (unsigned i = 1; i < block; ++i) {
@@ -202,10 +236,12 @@ extern "C" int emu_run_grid(const EmuKernel* k, void* const* params, unsigned gr
             continue;
         }
         for (;;) {
+            g_round.clear();
             for (unsigned i = 0; i < block; ++i) {
                 unsigned t = reverse ? block - 1 - i : i;
-                if (fibers[t].state == kRunnable) resume(fibers, t);
+                if (fibers[t].state == kRunnable) g_round.push_back(t);
             }
+            run_round();
             unsigned waiting = 0, done = 0;
             int line = 0, other_line = 0;
             for (const Fiber& f : fibers) {

@@ -60,7 +60,7 @@ pub fn all() -> &'static [&'static HostKernel] {
 }
 
 /// Runs `grid` blocks of `block` threads of `kernel` with `params` (one
-/// pointer per parameter to its value). The caller holds the emulator's lock:
+/// pointer per parameter to its value), one grid at a time in the process:
 /// the host build keeps the running thread's indices in globals.
 pub fn run_grid(
     kernel: &HostKernel,
@@ -69,6 +69,10 @@ pub fn run_grid(
     block: u32,
     reverse: bool,
 ) -> Result<(), String> {
+    static ONE_GRID_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _running = ONE_GRID_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     let mut msg = [0 as c_char; 512];
     // SAFETY: `params` has one valid pointer per parameter of `kernel`
     // (checked by the caller against the table), each to a value of that
@@ -104,7 +108,13 @@ mod tests {
         all.iter().find(|k| k.name() == name).expect(name)
     }
 
-    fn run(name: &str, args: &[*const c_void], grid: u32, block: u32, reverse: bool) -> Result<(), String> {
+    fn run(
+        name: &str,
+        args: &[*const c_void],
+        grid: u32,
+        block: u32,
+        reverse: bool,
+    ) -> Result<(), String> {
         let kernel = selftest(name);
         // Each parameter is passed as a pointer to its value.
         let values: Vec<*const c_void> = args.to_vec();
@@ -144,8 +154,7 @@ mod tests {
             ("emu_test_split_barriers", "different __syncthreads calls"),
         ] {
             for reverse in [false, true] {
-                let err = run(name, &[out.as_mut_ptr() as _], 2, 32, reverse)
-                    .expect_err(name);
+                let err = run(name, &[out.as_mut_ptr() as _], 2, 32, reverse).expect_err(name);
                 assert!(err.contains(name) && err.contains(what), "{name}: {err}");
             }
         }
@@ -153,10 +162,17 @@ mod tests {
 
     #[test]
     fn threads_start_in_the_order_asked() {
-        let mut last = [u32::MAX];
-        run("emu_test_last_thread", &[last.as_mut_ptr() as _], 1, 8, false).unwrap();
-        assert_eq!(last[0], 7);
-        run("emu_test_last_thread", &[last.as_mut_ptr() as _], 1, 8, true).unwrap();
-        assert_eq!(last[0], 0);
+        for (reverse, last_to_run) in [(false, 7), (true, 0)] {
+            let mut last = [u32::MAX];
+            run(
+                "emu_test_last_thread",
+                &[last.as_mut_ptr() as _],
+                1,
+                8,
+                reverse,
+            )
+            .unwrap();
+            assert_eq!(last[0], last_to_run, "reverse {reverse}");
+        }
     }
 }

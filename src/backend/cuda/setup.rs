@@ -77,40 +77,35 @@ pub fn open(ordinal: usize) -> Result<(Arc<CudaContext>, Arc<CudaStream>)> {
 /// freed and allocations are served from it.
 pub const POOL_RELEASE_THRESHOLD: u64 = u64::MAX;
 
-/// The default memory pool's release threshold as the driver reports it.
-pub fn pool_release_threshold(ctx: &CudaContext) -> Result<u64> {
+/// Reads (`write` false) or sets (`write` true) the release threshold of the
+/// device's default memory pool through `threshold`.
+fn pool_threshold(ctx: &CudaContext, threshold: &mut u64, write: bool) -> Result<()> {
     use cudarc::driver::result::{device, mem_pool};
-    use cudarc::driver::sys::CUmemPool_attribute;
-    let mut threshold = 0u64;
-    // SAFETY: as in `keep_freed_memory_in_the_pool`.
+    use cudarc::driver::sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD as ATTR;
+    let value = threshold as *mut u64 as *mut std::ffi::c_void;
+    // SAFETY: the device is the context's; the attribute is a u64.
     unsafe {
         let pool = device::get_default_mem_pool(ctx.cu_device())
             .map_err(driver_error("reading the default memory pool"))?;
-        mem_pool::get_attribute(
-            pool,
-            CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
-            &mut threshold as *mut u64 as *mut std::ffi::c_void,
-        )
-        .map_err(driver_error("reading the memory pool's release threshold"))?;
+        if write {
+            mem_pool::set_attribute(pool, ATTR, value)
+        } else {
+            mem_pool::get_attribute(pool, ATTR, value)
+        }
     }
+    .map_err(driver_error("the memory pool's release threshold"))
+}
+
+/// The default memory pool's release threshold as the driver reports it.
+pub fn pool_release_threshold(ctx: &CudaContext) -> Result<u64> {
+    let mut threshold = 0;
+    pool_threshold(ctx, &mut threshold, false)?;
     Ok(threshold)
 }
 
 fn keep_freed_memory_in_the_pool(ctx: &CudaContext) -> Result<()> {
-    use cudarc::driver::result::{device, mem_pool};
-    use cudarc::driver::sys::CUmemPool_attribute;
     let mut threshold = POOL_RELEASE_THRESHOLD;
-    // SAFETY: the device is the context's; the attribute takes a u64.
-    unsafe {
-        let pool = device::get_default_mem_pool(ctx.cu_device())
-            .map_err(driver_error("reading the default memory pool"))?;
-        mem_pool::set_attribute(
-            pool,
-            CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
-            &mut threshold as *mut u64 as *mut std::ffi::c_void,
-        )
-        .map_err(driver_error("setting the memory pool's release threshold"))
-    }
+    pool_threshold(ctx, &mut threshold, true)
 }
 
 /// A cuBLAS handle on `stream` in the default math mode: FP32 GEMMs in FP32
