@@ -106,8 +106,11 @@ run() {
   {
     echo "== machine"
     date -u
-    nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1 ||
+    if command -v nvidia-smi >/dev/null 2>&1; then
+      nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1
+    else
       echo "nvidia-smi: not available"
+    fi
     echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
     for lib in libcuda.so libcuda.so.1 libcublas.so libcublas.so.13 libnvrtc.so.13; do
       local found=""
