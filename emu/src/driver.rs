@@ -77,6 +77,29 @@ macro_rules! context_or_return {
     };
 }
 
+/// The checks a query starts with, in the driver's order: an initialised
+/// driver, device 0 where one is named, somewhere to write the answer.
+fn query<T>(dev: Option<CuDevice>, out: *mut T) -> CuResult {
+    if !device().initialized {
+        NOT_INITIALIZED
+    } else if dev.is_some_and(|d| d != 0) {
+        INVALID_DEVICE
+    } else if out.is_null() {
+        INVALID_VALUE
+    } else {
+        SUCCESS
+    }
+}
+
+macro_rules! query_or_return {
+    ($dev:expr, $out:expr) => {
+        match query($dev, $out) {
+            SUCCESS => {}
+            code => return code,
+        }
+    };
+}
+
 #[no_mangle]
 pub extern "C" fn cuInit(flags: c_uint) -> CuResult {
     if flags != 0 {
@@ -88,27 +111,14 @@ pub extern "C" fn cuInit(flags: c_uint) -> CuResult {
 
 #[no_mangle]
 pub unsafe extern "C" fn cuDeviceGetCount(count: *mut c_int) -> CuResult {
-    if !device().initialized {
-        return NOT_INITIALIZED;
-    }
-    if count.is_null() {
-        return INVALID_VALUE;
-    }
+    query_or_return!(None, count);
     *count = 1;
     SUCCESS
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn cuDeviceGet(out: *mut CuDevice, ordinal: c_int) -> CuResult {
-    if !device().initialized {
-        return NOT_INITIALIZED;
-    }
-    if out.is_null() {
-        return INVALID_VALUE;
-    }
-    if ordinal != 0 {
-        return INVALID_DEVICE;
-    }
+    query_or_return!(Some(ordinal), out);
     *out = 0;
     SUCCESS
 }
@@ -119,12 +129,7 @@ pub unsafe extern "C" fn cuDeviceGetAttribute(
     attribute: c_int,
     dev: CuDevice,
 ) -> CuResult {
-    if dev != 0 {
-        return INVALID_DEVICE;
-    }
-    if out.is_null() {
-        return INVALID_VALUE;
-    }
+    query_or_return!(Some(dev), out);
     *out = match attribute {
         ATTRIBUTE_CC_MAJOR => 9,
         ATTRIBUTE_CC_MINOR => 0,
@@ -141,10 +146,8 @@ pub unsafe extern "C" fn cuDeviceGetAttribute(
 
 #[no_mangle]
 pub unsafe extern "C" fn cuDeviceGetName(name: *mut c_char, len: c_int, dev: CuDevice) -> CuResult {
-    if dev != 0 {
-        return INVALID_DEVICE;
-    }
-    if name.is_null() || len <= 0 {
+    query_or_return!(Some(dev), name);
+    if len <= 0 {
         return INVALID_VALUE;
     }
     let text = b"vaeser CUDA emulator (host CPU)";
@@ -156,17 +159,8 @@ pub unsafe extern "C" fn cuDeviceGetName(name: *mut c_char, len: c_int, dev: CuD
 
 #[no_mangle]
 pub unsafe extern "C" fn cuDevicePrimaryCtxRetain(out: *mut CuContext, dev: CuDevice) -> CuResult {
-    let mut d = device();
-    if !d.initialized {
-        return NOT_INITIALIZED;
-    }
-    if dev != 0 {
-        return INVALID_DEVICE;
-    }
-    if out.is_null() {
-        return INVALID_VALUE;
-    }
-    d.context_refs += 1;
+    query_or_return!(Some(dev), out);
+    device().context_refs += 1;
     *out = PRIMARY as CuContext;
     SUCCESS
 }
@@ -189,12 +183,7 @@ pub extern "C" fn cuDevicePrimaryCtxRelease_v2(dev: CuDevice) -> CuResult {
 
 #[no_mangle]
 pub unsafe extern "C" fn cuCtxGetCurrent(out: *mut CuContext) -> CuResult {
-    if !device().initialized {
-        return NOT_INITIALIZED;
-    }
-    if out.is_null() {
-        return INVALID_VALUE;
-    }
+    query_or_return!(None, out);
     *out = CURRENT.get() as CuContext;
     SUCCESS
 }
@@ -505,15 +494,7 @@ pub unsafe extern "C" fn cuGetErrorName(code: CuResult, out: *mut *const c_char)
 
 #[no_mangle]
 pub unsafe extern "C" fn cuDeviceGetDefaultMemPool(out: *mut CuMemPool, dev: CuDevice) -> CuResult {
-    if !device().initialized {
-        return NOT_INITIALIZED;
-    }
-    if dev != 0 {
-        return INVALID_DEVICE;
-    }
-    if out.is_null() {
-        return INVALID_VALUE;
-    }
+    query_or_return!(Some(dev), out);
     *out = DEFAULT_POOL as CuMemPool;
     SUCCESS
 }

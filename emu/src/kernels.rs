@@ -70,9 +70,7 @@ pub fn run_grid(
     reverse: bool,
 ) -> Result<(), String> {
     static ONE_GRID_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _running = ONE_GRID_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let _running = ONE_GRID_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let mut msg = [0 as c_char; 512];
     // SAFETY: `params` has one valid pointer per parameter of `kernel`
     // (checked by the caller against the table), each to a value of that
