@@ -102,7 +102,7 @@ fn device_cuda_without_a_gpu_is_one_clear_error() {
             "synth",
             "--data",
             s(corpus()),
-            "--model",
+            "--learner",
             "ae",
             "--out",
             s(&dir.join("out")),
