@@ -50,6 +50,8 @@
 
 use super::lstm::{live_rows, LayerInput};
 use super::lstm_cell::{backward_span, forward_span, BackwardSpan, ForwardSpan};
+use super::vec::lanes16::{load, splat, store};
+use super::vec::math::{sigmoid16, tanh16};
 use crate::backend::LstmShape;
 use std::arch::x86_64::*;
 use std::cell::Cell;
@@ -689,84 +691,7 @@ fn pack_backward(hidden: usize, w_hh: &[f32], j0: usize, panel: &mut [f32]) {
 // lane gives the bits `f32x8` gives (the tests compare them bit for bit),
 // in half the instructions. The transcriptions follow wide 0.7's `exp`
 // (a degree-5 polynomial in Estrin's order and `2^n` built in the exponent
-// bits), `Neg` (`0 - x`), `fast_min`, `abs` and `copysign`.
-
-#[inline(always)]
-unsafe fn splat(v: f32) -> __m512 {
-    _mm512_set1_ps(v)
-}
-
-/// `wide::f32x8::exp`, lane for lane (its constants as it writes them).
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::excessive_precision)]
-#[inline]
-unsafe fn exp16(x: __m512) -> __m512 {
-    let r = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-        _mm512_mul_ps(x, splat(std::f32::consts::LOG2_E)),
-    );
-    let y = _mm512_fnmadd_ps(r, splat(0.693359375), x);
-    let y = _mm512_fnmadd_ps(r, splat(-2.12194440e-4), y);
-    let (p0, p1, p2) = (splat(1.0 / 2.0), splat(1.0 / 6.0), splat(1.0 / 24.0));
-    let (p3, p4, p5) = (splat(1.0 / 120.0), splat(1.0 / 720.0), splat(1.0 / 5040.0));
-    let y2 = _mm512_mul_ps(y, y);
-    let y4 = _mm512_mul_ps(y2, y2);
-    let z = _mm512_fmadd_ps(
-        _mm512_fmadd_ps(p3, y, p2),
-        y2,
-        _mm512_fmadd_ps(_mm512_fmadd_ps(p5, y, p4), y4, _mm512_fmadd_ps(p1, y, p0)),
-    );
-    let z = _mm512_fmadd_ps(z, _mm512_mul_ps(y, y), y);
-    let biased = _mm512_add_ps(r, splat(127.0 + 8388608.0));
-    let n2 = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_castps_si512(biased)));
-    let z = _mm512_mul_ps(_mm512_add_ps(z, splat(1.0)), n2);
-    let magnitude = _mm512_castsi512_ps(_mm512_and_si512(
-        _mm512_castps_si512(x),
-        _mm512_set1_epi32(i32::MAX),
-    ));
-    let in_range = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(magnitude, splat(87.3));
-    let exponent = _mm512_and_si512(
-        _mm512_slli_epi32::<1>(_mm512_castps_si512(x)),
-        _mm512_set1_epi32(0xFF00_0000u32 as i32),
-    );
-    let finite = _mm512_cmpneq_epi32_mask(exponent, _mm512_set1_epi32(0xFF00_0000u32 as i32));
-    _mm512_maskz_mov_ps(in_range & finite, z)
-}
-
-/// `lstm_cell::sigmoid8`, lane for lane.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn sigmoid16(x: __m512) -> __m512 {
-    let e = exp16(_mm512_min_ps(
-        _mm512_sub_ps(_mm512_setzero_ps(), x),
-        splat(80.0),
-    ));
-    _mm512_div_ps(splat(1.0), _mm512_add_ps(splat(1.0), e))
-}
-
-/// `lstm_cell::tanh8`, lane for lane.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn tanh16(x: __m512) -> __m512 {
-    let bits = _mm512_castps_si512(x);
-    let magnitude = _mm512_castsi512_ps(_mm512_and_si512(bits, _mm512_set1_epi32(i32::MAX)));
-    let e = exp16(_mm512_mul_ps(magnitude, splat(-2.0)));
-    let t = _mm512_div_ps(_mm512_sub_ps(splat(1.0), e), _mm512_add_ps(splat(1.0), e));
-    let t = _mm512_and_si512(_mm512_castps_si512(t), _mm512_set1_epi32(i32::MAX));
-    let sign = _mm512_and_si512(bits, _mm512_set1_epi32(i32::MIN));
-    _mm512_castsi512_ps(_mm512_or_si512(t, sign))
-}
-
-#[inline(always)]
-unsafe fn ld(s: &[f32], j: usize) -> __m512 {
-    debug_assert!(j + LANES <= s.len());
-    _mm512_loadu_ps(s.as_ptr().add(j))
-}
-
-#[inline(always)]
-unsafe fn st(s: &mut [f32], j: usize, v: __m512) {
-    debug_assert!(j + LANES <= s.len());
-    _mm512_storeu_ps(s.as_mut_ptr().add(j), v)
-}
+// bits), `Neg` (`0 - x`), `fast_min`, `abs` and `copysign`: `vec::math`.
 
 /// The forward cell of 16 units: the pre-activations at `gates[q]` (gate
 /// q's 16 values) plus `bias[q]` become the activated gates, in place, and
@@ -870,24 +795,24 @@ unsafe fn backward_span16(vector: usize, s: BackwardSpan<'_>) {
     } = s;
     let one = splat(1.0);
     for j in (0..wide_end).step_by(LANES) {
-        let (i, f, g, o) = (ld(gi, j), ld(gf, j), ld(gg, j), ld(go, j));
-        let tc = tanh16(ld(c, j));
-        let dhj = ld(dh, j);
+        let (i, f, g, o) = (load(gi, j), load(gf, j), load(gg, j), load(go, j));
+        let tc = tanh16(load(c, j));
+        let dhj = load(dh, j);
         let dout = _mm512_mul_ps(dhj, tc);
         let dct = _mm512_fmadd_ps(
             _mm512_mul_ps(dhj, o),
             _mm512_sub_ps(one, _mm512_mul_ps(tc, tc)),
-            ld(dc, j),
+            load(dc, j),
         );
-        st(dc, j, _mm512_mul_ps(dct, f));
+        store(dc, j, _mm512_mul_ps(dct, f));
         let dct_g_i = _mm512_mul_ps(_mm512_mul_ps(dct, g), i);
-        st(di, j, _mm512_mul_ps(dct_g_i, _mm512_sub_ps(one, i)));
-        let dct_c_f = _mm512_mul_ps(_mm512_mul_ps(dct, ld(c_prev, j)), f);
-        st(df, j, _mm512_mul_ps(dct_c_f, _mm512_sub_ps(one, f)));
+        store(di, j, _mm512_mul_ps(dct_g_i, _mm512_sub_ps(one, i)));
+        let dct_c_f = _mm512_mul_ps(_mm512_mul_ps(dct, load(c_prev, j)), f);
+        store(df, j, _mm512_mul_ps(dct_c_f, _mm512_sub_ps(one, f)));
         let one_g2 = _mm512_sub_ps(one, _mm512_mul_ps(g, g));
-        st(dg, j, _mm512_mul_ps(_mm512_mul_ps(dct, i), one_g2));
+        store(dg, j, _mm512_mul_ps(_mm512_mul_ps(dct, i), one_g2));
         let dout_o = _mm512_mul_ps(dout, o);
-        st(d_o, j, _mm512_mul_ps(dout_o, _mm512_sub_ps(one, o)));
+        store(d_o, j, _mm512_mul_ps(dout_o, _mm512_sub_ps(one, o)));
     }
     if wide_end < dc.len() {
         let w = wide_end;

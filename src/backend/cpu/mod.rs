@@ -37,6 +37,7 @@ pub mod simd;
 #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
 #[allow(clippy::incompatible_msrv)]
 mod simd16;
+mod vec;
 
 use super::{Activation, AdamStep, Backend, Gemm, LstmShape};
 use crate::error::{Error, Result};
