@@ -18,7 +18,7 @@
 //! # Blocks and panels
 //! Forward: a block is 16 hidden units and its panel holds, for every
 //! `k < H`, the weights of the four gates (i, f, g, o) of those units: 64
-//! values, four 16-lane registers. One kernel tile is up to [`MR`] rows of
+//! values, four 16-lane registers. One kernel tile is up to 6 rows of
 //! the batch times those 64 gate columns, so the tile ends holding all four
 //! pre-activations of 16 units, and the cell runs on them while they are
 //! still in L1. Backward: a block is 64 hidden units (four registers of the
@@ -30,10 +30,10 @@
 //! Bit-identical to the GEMM path of `lstm.rs` (matrixmultiply's AVX-512
 //! kernel): every product element is one chain of fused multiply-adds in
 //! ascending `k`, started from zero and added to the destination once per
-//! block of [`KC`] values of `k`, which is exactly matrixmultiply's order
-//! (the input product's first block is stored rather than added, as a GEMM
-//! with `beta = 0` does, and it covers every row of the step, as that GEMM
-//! covers every row of the sequence);
+//! block of `KC` values of `k`, which is exactly matrixmultiply's order
+//! (`vec::tile512`, the GEMM's own tile; the input product's first block is
+//! stored rather than added, as a GEMM with `beta = 0` does, and it covers
+//! every row of the step, as that GEMM covers every row of the sequence);
 //! the cell is `lstm_cell`'s arithmetic transcribed operation for operation
 //! into 16 lanes (see "The cell in 16 lanes" below). The tests compare the
 //! two paths bit for bit.
@@ -50,21 +50,16 @@
 
 use super::lstm::{live_rows, LayerInput};
 use super::lstm_cell::{backward_span, forward_span, BackwardSpan, ForwardSpan};
-use super::vec::lanes16::{load, splat, store};
+use super::vec::lanes16::{first_lanes, load, splat, store, LANES};
 use super::vec::math::{sigmoid16, tanh16};
+use super::vec::tile512::{panel_product, Dest, Panel, Rows, NR};
 use crate::backend::LstmShape;
 use std::arch::x86_64::*;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// matrixmultiply's `S_KC`: its products add into C once per this many
-/// values of `k`, and so does this kernel, to round the same way.
-const KC: usize = 256;
-/// Rows of a kernel tile: 6 rows x 4 registers of accumulators, 4 of
-/// panel values and one broadcast fill 29 of the 32 AVX-512 registers.
-const MR: usize = 6;
-/// Values per `k` in a panel: four 16-lane registers.
-const PANEL_WIDTH: usize = 64;
+/// Values per `k` in a panel: the tile's four 16-lane registers.
+const PANEL_WIDTH: usize = NR;
 /// Hidden units per forward block (one register per gate).
 const FORWARD_UNITS: usize = 16;
 /// Hidden units per backward block (four registers of `dh`).
@@ -118,8 +113,6 @@ thread_local! {
 fn with_packed<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     super::aligned_scratch::with_scratch(&PACKED, len, f)
 }
-
-const LANES: usize = 16;
 
 /// Threads for a step of `flops` multiply-adds over `blocks` blocks.
 fn parts_for(blocks: usize, flops: usize) -> usize {
@@ -220,120 +213,18 @@ fn run_phases(phases: usize, parts: usize, work: &(dyn Fn(usize, usize) + Sync))
     });
 }
 
-/// Lane masks of the four registers of a tile whose columns start at unit
-/// `first` of units spaced `step` apart in a row of `hidden` units.
-fn masks(hidden: usize, first: [usize; 4]) -> [u16; 4] {
-    first.map(|j| {
-        let valid = hidden.saturating_sub(j).min(LANES);
-        ((1u32 << valid) - 1) as u16
-    })
+/// Lane masks of the four registers of a tile whose columns start at units
+/// `first` of a row of `hidden` units.
+fn unit_masks(hidden: usize, first: [usize; 4]) -> [u16; 4] {
+    first.map(|j| first_lanes(hidden.saturating_sub(j)))
 }
 
-/// `C[r, offsets[q] + l] += sum_k A[r, k] * panel[k, q, l]` for `r < R`,
-/// `k < kc`, registers `q < 4` and their lanes `l` in `masks[q]`; with
-/// `STORE`, `=` instead of `+=` (C's old values are not read).
-///
-/// The sum is a chain of fused multiply-adds in ascending `k` from zero,
-/// added to C once (matrixmultiply's rounding, see the module comment).
-///
-/// # Safety
-/// AVX-512F is available; `a` points at `R` rows of `kc` values `lda`
-/// apart, `panel` at `kc * 64` values, and every masked lane of C lies in
-/// memory the caller may write and no other thread touches.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn tile<const R: usize, const STORE: bool>(
-    kc: usize,
-    a: *const f32,
-    lda: usize,
-    panel: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    offsets: [usize; 4],
-    masks: [u16; 4],
-) {
-    let mut acc = [[_mm512_setzero_ps(); 4]; R];
-    for k in 0..kc {
-        let p = panel.add(k * PANEL_WIDTH);
-        let b = [
-            _mm512_loadu_ps(p),
-            _mm512_loadu_ps(p.add(LANES)),
-            _mm512_loadu_ps(p.add(2 * LANES)),
-            _mm512_loadu_ps(p.add(3 * LANES)),
-        ];
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let x = _mm512_set1_ps(*a.add(r * lda + k));
-            for q in 0..4 {
-                acc[q] = _mm512_fmadd_ps(x, b[q], acc[q]);
-            }
-        }
-    }
-    for (r, acc) in acc.iter().enumerate() {
-        for q in 0..4 {
-            let dst = c.add(r * ldc + offsets[q]);
-            let m = masks[q];
-            if STORE {
-                if m == u16::MAX {
-                    _mm512_storeu_ps(dst, acc[q]);
-                } else if m != 0 {
-                    _mm512_mask_storeu_ps(dst, m, acc[q]);
-                }
-            } else if m == u16::MAX {
-                _mm512_storeu_ps(dst, _mm512_add_ps(_mm512_loadu_ps(dst), acc[q]));
-            } else if m != 0 {
-                let old = _mm512_maskz_loadu_ps(m, dst);
-                _mm512_mask_storeu_ps(dst, m, _mm512_add_ps(old, acc[q]));
-            }
-        }
-    }
-}
-
-/// [`tile`] over `rows` rows, [`MR`] at a time, for every block of [`KC`]
-/// values of `k` in `0..k` (the panel's rows); with `store_first` the first
-/// block overwrites C (a GEMM with `beta = 0`), else every block adds.
-///
-/// # Safety
-/// As [`tile`], for all `rows` rows and `k` values.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn product(
-    store_first: bool,
-    rows: usize,
-    k: usize,
-    a: *const f32,
-    lda: usize,
-    panel: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    offsets: [usize; 4],
-    masks: [u16; 4],
-) {
-    for k0 in (0..k).step_by(KC) {
-        let kc = KC.min(k - k0);
-        let panel = panel.add(k0 * PANEL_WIDTH);
-        let mut r0 = 0;
-        while r0 < rows {
-            let (a, c) = (a.add(r0 * lda + k0), c.add(r0 * ldc));
-            let r = MR.min(rows - r0);
-            macro_rules! go {
-                ($r:expr) => {
-                    if store_first && k0 == 0 {
-                        tile::<$r, true>(kc, a, lda, panel, c, ldc, offsets, masks)
-                    } else {
-                        tile::<$r, false>(kc, a, lda, panel, c, ldc, offsets, masks)
-                    }
-                };
-            }
-            match r {
-                1 => go!(1),
-                2 => go!(2),
-                3 => go!(3),
-                4 => go!(4),
-                5 => go!(5),
-                _ => go!(MR),
-            }
-            r0 += r;
-        }
+/// A packed panel: every row [`NR`] values after the last, read whole.
+fn packed_panel(b: *const f32) -> Panel {
+    Panel {
+        b,
+        stride: NR,
+        masks: [u16::MAX; 4],
     }
 }
 
@@ -425,7 +316,13 @@ unsafe fn forward_block(
     let width = input.map_or(0, |i| i.width);
     let panel = packed.0.add(u * (hid + width) * PANEL_WIDTH);
     let gates_t = t * s.batch * g4;
-    let offsets = [0, hid, 2 * hid, 3 * hid].map(|o| o + j0);
+    // The four gates' columns of the block's units in the step's gate rows.
+    let dest = Dest {
+        c: gates.0.add(gates_t),
+        ldc: g4,
+        offsets: [0, hid, 2 * hid, 3 * hid].map(|o| o + j0),
+        masks: unit_masks(hid, [j0; 4]),
+    };
     if let Some(input) = input.filter(|i| i.width > 0) {
         let input_panel = panel.add(hid * PANEL_WIDTH);
         if t == 0 {
@@ -439,18 +336,12 @@ unsafe fn forward_block(
         }
         // Every row, finished sequences' too, as the sequence-wide GEMM
         // this replaces writes them.
-        product(
-            true,
-            s.batch,
-            width,
-            input.x.as_ptr().add(t * s.batch * width),
-            width,
-            input_panel,
-            gates.0.add(gates_t),
-            g4,
-            offsets,
-            masks(hid, [j0; 4]),
-        );
+        let x_t = Rows {
+            a: input.x.as_ptr().add(t * s.batch * width),
+            rs: width,
+            cs: 1,
+        };
+        panel_product(true, s.batch, width, x_t, packed_panel(input_panel), dest);
     }
     if t == 0 {
         // Step 0 has no recurrent product (the initial state is zero): its
@@ -464,18 +355,12 @@ unsafe fn forward_block(
         );
     } else {
         let live = live_rows(lengths, t);
-        product(
-            false,
-            live,
-            hid,
-            h.0.add(t * state),
-            hid,
-            panel,
-            gates.0.add(gates_t),
-            g4,
-            offsets,
-            masks(hid, [j0; 4]),
-        );
+        let h_prev = Rows {
+            a: h.0.add(t * state),
+            rs: hid,
+            cs: 1,
+        };
+        panel_product(false, live, hid, h_prev, packed_panel(panel), dest);
     }
     let vector = vector_units(hid, j0, n);
     // A full block is one 16-lane cell per row: straight on pointers, as
@@ -622,18 +507,18 @@ unsafe fn backward_block(
         // Rows past the live ones have zero gate gradients at step t + 1.
         let live = live_rows(lengths, t + 1);
         let first = [0, 1, 2, 3].map(|q| j0 + q * LANES);
-        product(
-            false,
-            live,
-            g4,
-            bufs.dgates.0.add((t + 1) * step_gates),
-            g4,
-            panel,
-            bufs.dh.0.add(t * state),
-            hid,
-            first,
-            masks(hid, first),
-        );
+        let dgates_next = Rows {
+            a: bufs.dgates.0.add((t + 1) * step_gates),
+            rs: g4,
+            cs: 1,
+        };
+        let dh_t = Dest {
+            c: bufs.dh.0.add(t * state),
+            ldc: hid,
+            offsets: first,
+            masks: unit_masks(hid, first),
+        };
+        panel_product(false, live, g4, dgates_next, packed_panel(panel), dh_t);
     }
     let vector = vector_units(hid, j0, n);
     let dc = Shared(bufs.scratch.0.add(state));
