@@ -35,8 +35,8 @@
 //! stored rather than added, as a GEMM with `beta = 0` does, and it covers
 //! every row of the step, as that GEMM covers every row of the sequence);
 //! the cell is `lstm_cell`'s arithmetic transcribed operation for operation
-//! into 16 lanes (see "The cell in 16 lanes" below). The tests compare the
-//! two paths bit for bit.
+//! into 16 lanes (`lstm_cell16.rs`). The tests compare the two paths bit for
+//! bit.
 //!
 //! # Threads
 //! A step's blocks are cut into as many parts as there are threads (when a
@@ -44,19 +44,18 @@
 //! state columns and gradient columns: parts never write the same value and
 //! nothing is reduced across them, so results do not depend on the thread
 //! count. Step `t + 1` needs every part of step `t` (its `h_t` or `dgates`),
-//! so the steps are phases of [`run_phases`], whose barrier never waits for a
-//! part that no running thread holds: a late or absent helper thread only
-//! means the caller does its parts too.
+//! so the steps are phases of `phases::run_phases`, whose barrier never
+//! waits for a part that no running thread holds: a late or absent helper
+//! thread only means the caller does its parts too.
 
 use super::lstm::{live_rows, LayerInput};
-use super::lstm_cell::{backward_span, forward_span, BackwardSpan, ForwardSpan};
-use super::vec::lanes16::{first_lanes, load, splat, store, LANES};
-use super::vec::math::{sigmoid16, tanh16};
+use super::lstm_cell::{BackwardSpan, ForwardSpan};
+use super::lstm_cell16::{backward_span16, forward_cell16, forward_span16};
+use super::phases::{at, mut_at, part_blocks, run_phases, Shared};
+use super::vec::lanes16::{first_lanes, LANES};
 use super::vec::tile512::{panel_product, Dest, Panel, Rows, NR};
 use crate::backend::LstmShape;
-use std::arch::x86_64::*;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Values per `k` in a panel: the tile's four 16-lane registers.
 const PANEL_WIDTH: usize = NR;
@@ -95,14 +94,6 @@ pub(super) fn available() -> bool {
     std::is_x86_feature_detected!("avx512f")
 }
 
-/// A pointer into a buffer whose disjoint parts several threads write.
-#[derive(Clone, Copy)]
-struct Shared(*mut f32);
-// SAFETY: the threads that share one write disjoint elements, and every read
-// of another part's writes is ordered after them by `run_phases`' barrier.
-unsafe impl Send for Shared {}
-unsafe impl Sync for Shared {}
-
 thread_local! {
     /// The packed panels, kept between calls so that a call reuses the
     /// memory of the last one instead of allocating (and page-faulting)
@@ -124,95 +115,6 @@ fn parts_for(blocks: usize, flops: usize) -> usize {
     }
 }
 
-/// Blocks `part` of `parts` owns: a contiguous, balanced range.
-fn part_blocks(blocks: usize, parts: usize, part: usize) -> std::ops::Range<usize> {
-    blocks * part / parts..blocks * (part + 1) / parts
-}
-
-/// Runs `work(phase, part)` for every phase `0..phases` and part
-/// `0..parts`, every part of a phase finishing before any part of the next
-/// starts.
-///
-/// Up to `parts` threads of the current rayon pool take part: the caller
-/// and `parts - 1` spawned helpers. A thread claims an unclaimed part of
-/// the current phase (its own part first, so that a part's panels stay in
-/// one core's cache), runs it, and otherwise spins until the phase is
-/// complete. Waiting is only ever for a part some thread has claimed and is
-/// running, so the loop cannot deadlock when a helper starts late or never
-/// (busy cores, a pool of one): the caller then runs every part itself.
-/// `work` must not use rayon itself (a part is never waited for from
-/// inside another).
-fn run_phases(phases: usize, parts: usize, work: &(dyn Fn(usize, usize) + Sync)) {
-    if parts <= 1 {
-        for t in 0..phases {
-            work(t, 0);
-        }
-        return;
-    }
-    // `next[p]`: the first phase whose part p nobody has claimed yet.
-    let next: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
-    // Parts completed over all phases: phase t is complete at (t + 1) parts.
-    let completed = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let total = phases * parts;
-    let worker = |me: usize| {
-        /// Marks the run failed when a part panics, so that the other
-        /// threads stop waiting for it and the panic reaches the caller.
-        struct Poison<'a>(&'a AtomicBool);
-        impl Drop for Poison<'_> {
-            fn drop(&mut self) {
-                if std::thread::panicking() {
-                    self.0.store(true, Ordering::Relaxed);
-                }
-            }
-        }
-        let _poison = Poison(&failed);
-        let mut idle = 0u32;
-        loop {
-            // Acquire: the writes of every completed part are visible.
-            let done = completed.load(Ordering::Acquire);
-            if done >= total {
-                return;
-            }
-            let t = done / parts;
-            let claimed = (0..parts).map(|i| (me + i) % parts).find(|&p| {
-                next[p].load(Ordering::Relaxed) == t
-                    && next[p]
-                        .compare_exchange(t, t + 1, Ordering::AcqRel, Ordering::Relaxed)
-                        .is_ok()
-            });
-            match claimed {
-                Some(p) => {
-                    work(t, p);
-                    // Release: publishes the part's writes with its count.
-                    completed.fetch_add(1, Ordering::Release);
-                    idle = 0;
-                }
-                None => {
-                    assert!(
-                        !failed.load(Ordering::Relaxed),
-                        "lstm: a part of the recurrence panicked on another thread"
-                    );
-                    idle += 1;
-                    if idle < 4096 {
-                        std::hint::spin_loop();
-                    } else {
-                        // A part's thread was descheduled: let it run.
-                        std::thread::yield_now();
-                    }
-                }
-            }
-        }
-    };
-    rayon::scope(|s| {
-        for me in 1..parts {
-            let worker = &worker;
-            s.spawn(move |_| worker(me));
-        }
-        worker(0);
-    });
-}
-
 /// Lane masks of the four registers of a tile whose columns start at units
 /// `first` of a row of `hidden` units.
 fn unit_masks(hidden: usize, first: [usize; 4]) -> [u16; 4] {
@@ -232,18 +134,6 @@ fn packed_panel(b: *const f32) -> Panel {
 /// vector path (those below the row's `H - H % 8`).
 fn vector_units(hidden: usize, j0: usize, n: usize) -> usize {
     (hidden - hidden % 8).saturating_sub(j0).min(n)
-}
-
-/// Slices of `len` values at `p + offset`.
-///
-/// # Safety
-/// The range lies in one live buffer and, for `mut_at`, no other thread or
-/// live reference touches it for `'a`.
-unsafe fn at<'a>(p: Shared, offset: usize, len: usize) -> &'a [f32] {
-    std::slice::from_raw_parts(p.0.add(offset), len)
-}
-unsafe fn mut_at<'a>(p: Shared, offset: usize, len: usize) -> &'a mut [f32] {
-    std::slice::from_raw_parts_mut(p.0.add(offset), len)
 }
 
 /// The packed forward recurrence: see `Backend::lstm_forward`, or with an
@@ -565,153 +455,6 @@ fn pack_backward(hidden: usize, w_hh: &[f32], j0: usize, panel: &mut [f32]) {
         let src = &w_hh[k * hidden + j0..k * hidden + j0 + n];
         dst[..n].copy_from_slice(src);
         dst[n..].fill(0.0);
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The cell in 16 lanes. `lstm_cell` computes it with `wide::f32x8`, which the
-// target-cpu pin compiles to 8-lane AVX2; here the same operations, in the
-// same order, run on 16 lanes: every operation is lane-wise and IEEE-exact
-// (add, mul, fused multiply-add, division, min, round to nearest), so each
-// lane gives the bits `f32x8` gives (the tests compare them bit for bit),
-// in half the instructions. The transcriptions follow wide 0.7's `exp`
-// (a degree-5 polynomial in Estrin's order and `2^n` built in the exponent
-// bits), `Neg` (`0 - x`), `fast_min`, `abs` and `copysign`: `vec::math`.
-
-/// The forward cell of 16 units: the pre-activations at `gates[q]` (gate
-/// q's 16 values) plus `bias[q]` become the activated gates, in place, and
-/// the new `c` and `h`; `lstm_cell::forward_span`'s arithmetic in 16 lanes.
-///
-/// # Safety
-/// AVX-512F is available and every pointer addresses 16 values the caller
-/// may read (and, for `gates`, `c` and `h`, write).
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn forward_cell16(
-    gates: [*mut f32; 4],
-    bias: [*const f32; 4],
-    c_prev: *const f32,
-    c: *mut f32,
-    h: *mut f32,
-) {
-    let i = sigmoid16(_mm512_add_ps(
-        _mm512_loadu_ps(gates[0]),
-        _mm512_loadu_ps(bias[0]),
-    ));
-    let f = sigmoid16(_mm512_add_ps(
-        _mm512_loadu_ps(gates[1]),
-        _mm512_loadu_ps(bias[1]),
-    ));
-    let g = tanh16(_mm512_add_ps(
-        _mm512_loadu_ps(gates[2]),
-        _mm512_loadu_ps(bias[2]),
-    ));
-    let o = sigmoid16(_mm512_add_ps(
-        _mm512_loadu_ps(gates[3]),
-        _mm512_loadu_ps(bias[3]),
-    ));
-    let cj = _mm512_fmadd_ps(f, _mm512_loadu_ps(c_prev), _mm512_mul_ps(i, g));
-    _mm512_storeu_ps(gates[0], i);
-    _mm512_storeu_ps(gates[1], f);
-    _mm512_storeu_ps(gates[2], g);
-    _mm512_storeu_ps(gates[3], o);
-    _mm512_storeu_ps(c, cj);
-    _mm512_storeu_ps(h, _mm512_mul_ps(o, tanh16(cj)));
-}
-
-/// `lstm_cell::forward_span` over a span whose units all take the vector
-/// path, 16 at a time (the rest of the span, if any, through the 8-lane code).
-#[target_feature(enable = "avx512f")]
-unsafe fn forward_span16(vector: usize, s: ForwardSpan<'_>) {
-    let wide_end = vector / LANES * LANES;
-    let ForwardSpan {
-        gates: [gi, gf, gg, go],
-        bias: [bi, bf, bg, bo],
-        c_prev,
-        c,
-        h,
-    } = s;
-    for j in (0..wide_end).step_by(LANES) {
-        forward_cell16(
-            [
-                gi[j..j + LANES].as_mut_ptr(),
-                gf[j..j + LANES].as_mut_ptr(),
-                gg[j..j + LANES].as_mut_ptr(),
-                go[j..j + LANES].as_mut_ptr(),
-            ],
-            [
-                bi[j..j + LANES].as_ptr(),
-                bf[j..j + LANES].as_ptr(),
-                bg[j..j + LANES].as_ptr(),
-                bo[j..j + LANES].as_ptr(),
-            ],
-            c_prev[j..j + LANES].as_ptr(),
-            c[j..j + LANES].as_mut_ptr(),
-            h[j..j + LANES].as_mut_ptr(),
-        );
-    }
-    if wide_end < c.len() {
-        let w = wide_end;
-        forward_span(
-            vector - w,
-            ForwardSpan {
-                gates: [&mut gi[w..], &mut gf[w..], &mut gg[w..], &mut go[w..]],
-                bias: [&bi[w..], &bf[w..], &bg[w..], &bo[w..]],
-                c_prev: &c_prev[w..],
-                c: &mut c[w..],
-                h: &mut h[w..],
-            },
-        );
-    }
-}
-
-/// `lstm_cell::backward_span`, 16 units at a time where they all take the
-/// vector path (the rest through the 8-lane code).
-#[target_feature(enable = "avx512f")]
-unsafe fn backward_span16(vector: usize, s: BackwardSpan<'_>) {
-    let wide_end = vector / LANES * LANES;
-    let BackwardSpan {
-        gates: [gi, gf, gg, go],
-        c_prev,
-        c,
-        dh,
-        dc,
-        dgates: [di, df, dg, d_o],
-    } = s;
-    let one = splat(1.0);
-    for j in (0..wide_end).step_by(LANES) {
-        let (i, f, g, o) = (load(gi, j), load(gf, j), load(gg, j), load(go, j));
-        let tc = tanh16(load(c, j));
-        let dhj = load(dh, j);
-        let dout = _mm512_mul_ps(dhj, tc);
-        let dct = _mm512_fmadd_ps(
-            _mm512_mul_ps(dhj, o),
-            _mm512_sub_ps(one, _mm512_mul_ps(tc, tc)),
-            load(dc, j),
-        );
-        store(dc, j, _mm512_mul_ps(dct, f));
-        let dct_g_i = _mm512_mul_ps(_mm512_mul_ps(dct, g), i);
-        store(di, j, _mm512_mul_ps(dct_g_i, _mm512_sub_ps(one, i)));
-        let dct_c_f = _mm512_mul_ps(_mm512_mul_ps(dct, load(c_prev, j)), f);
-        store(df, j, _mm512_mul_ps(dct_c_f, _mm512_sub_ps(one, f)));
-        let one_g2 = _mm512_sub_ps(one, _mm512_mul_ps(g, g));
-        store(dg, j, _mm512_mul_ps(_mm512_mul_ps(dct, i), one_g2));
-        let dout_o = _mm512_mul_ps(dout, o);
-        store(d_o, j, _mm512_mul_ps(dout_o, _mm512_sub_ps(one, o)));
-    }
-    if wide_end < dc.len() {
-        let w = wide_end;
-        backward_span(
-            vector - w,
-            BackwardSpan {
-                gates: [&gi[w..], &gf[w..], &gg[w..], &go[w..]],
-                c_prev: &c_prev[w..],
-                c: &c[w..],
-                dh: &dh[w..],
-                dc: &mut dc[w..],
-                dgates: [&mut di[w..], &mut df[w..], &mut dg[w..], &mut d_o[w..]],
-            },
-        );
     }
 }
 
