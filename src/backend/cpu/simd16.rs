@@ -6,11 +6,11 @@
 //! multiplies, fused multiply-adds, divisions, square roots, ordered
 //! compares, round-to-nearest and bit masks, in the same order. All are
 //! lane-wise and IEEE-exact, so every element gets the bits the 8-lane code
-//! gives it; only the instruction count halves. Tails
-//! shorter than 16 lanes use masked loads and stores (a lane never sees
-//! another's value, so what the masked-off lanes hold does not matter).
-//! Column sums keep each column's row order. `isa.rs` chooses between the
-//! two paths; the tests below compare them bit for bit.
+//! gives it; only the instruction count halves. Tails shorter than 16 lanes
+//! use masked loads and stores (a lane never sees another's value, so what
+//! the masked-off lanes hold does not matter). Column sums keep each
+//! column's row order. `isa.rs` chooses between the two paths; the tests
+//! below compare them bit for bit.
 
 use super::adam::Coefficients;
 use super::vec::lanes16::{load_masked, splat, store_masked, tail_mask, LANES};
@@ -186,7 +186,8 @@ mod tests {
     }
 
     /// Values that exercise every branch: both signs, zeros of both signs,
-    /// the tanh polynomial's range, saturation, underflow, NaN, infinities.
+    /// small values (where tanh's `1 - e` cancels), saturation, sigmoid's
+    /// floor and `exp`'s range limit, NaN, infinities.
     fn values(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
         const SPECIAL: [f32; 10] = [
             0.0,
