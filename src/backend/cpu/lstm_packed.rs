@@ -53,7 +53,7 @@ use super::lstm_cell::{BackwardSpan, ForwardSpan};
 use super::lstm_cell16::{backward_span16, forward_cell16, forward_span16};
 use super::phases::{at, mut_at, part_blocks, run_phases, Shared};
 use super::vec::lanes16::{first_lanes, LANES};
-use super::vec::tile512::{panel_product, Dest, Panel, Rows, NR};
+use super::vec::tile512::{panel_product, Dest, NR};
 use crate::backend::LstmShape;
 use std::cell::Cell;
 
@@ -119,15 +119,6 @@ fn parts_for(blocks: usize, flops: usize) -> usize {
 /// `first` of a row of `hidden` units.
 fn unit_masks(hidden: usize, first: [usize; 4]) -> [u16; 4] {
     first.map(|j| first_lanes(hidden.saturating_sub(j)))
-}
-
-/// A packed panel: every row [`NR`] values after the last, read whole.
-fn packed_panel(b: *const f32) -> Panel {
-    Panel {
-        b,
-        stride: NR,
-        masks: [u16::MAX; 4],
-    }
 }
 
 /// The units of a block starting at `j0`, `n` wide, that take the cell's
@@ -226,12 +217,8 @@ unsafe fn forward_block(
         }
         // Every row, finished sequences' too, as the sequence-wide GEMM
         // this replaces writes them.
-        let x_t = Rows {
-            a: input.x.as_ptr().add(t * s.batch * width),
-            rs: width,
-            cs: 1,
-        };
-        panel_product(true, s.batch, width, x_t, packed_panel(input_panel), dest);
+        let x_t = input.x.as_ptr().add(t * s.batch * width);
+        panel_product(true, s.batch, width, x_t, width, input_panel, dest);
     }
     if t == 0 {
         // Step 0 has no recurrent product (the initial state is zero): its
@@ -245,12 +232,8 @@ unsafe fn forward_block(
         );
     } else {
         let live = live_rows(lengths, t);
-        let h_prev = Rows {
-            a: h.0.add(t * state),
-            rs: hid,
-            cs: 1,
-        };
-        panel_product(false, live, hid, h_prev, packed_panel(panel), dest);
+        let h_prev = h.0.add(t * state);
+        panel_product(false, live, hid, h_prev, hid, panel, dest);
     }
     let vector = vector_units(hid, j0, n);
     // A full block is one 16-lane cell per row: straight on pointers, as
@@ -397,18 +380,14 @@ unsafe fn backward_block(
         // Rows past the live ones have zero gate gradients at step t + 1.
         let live = live_rows(lengths, t + 1);
         let first = [0, 1, 2, 3].map(|q| j0 + q * LANES);
-        let dgates_next = Rows {
-            a: bufs.dgates.0.add((t + 1) * step_gates),
-            rs: g4,
-            cs: 1,
-        };
+        let dgates_next = bufs.dgates.0.add((t + 1) * step_gates);
         let dh_t = Dest {
             c: bufs.dh.0.add(t * state),
             ldc: hid,
             offsets: first,
             masks: unit_masks(hid, first),
         };
-        panel_product(false, live, g4, dgates_next, packed_panel(panel), dh_t);
+        panel_product(false, live, g4, dgates_next, g4, panel, dh_t);
     }
     let vector = vector_units(hid, j0, n);
     let dc = Shared(bufs.scratch.0.add(state));

@@ -74,7 +74,12 @@ pub unsafe fn store_masked(p: *mut f32, m: __mmask16, v: __m512) {
 }
 
 /// `|v|`: the sign bit cleared (as `wide`'s `abs`).
-#[inline(always)]
+///
+/// Compiled with AVX-512 enabled, unlike the helpers above, so that LLVM
+/// sees the mask as `fabs` and shares it with `exp`'s range test: as a
+/// plain inlined helper it cost the LSTM cell one more AND per `exp`.
+#[target_feature(enable = "avx512f")]
+#[inline]
 pub unsafe fn abs(v: __m512) -> __m512 {
     _mm512_castsi512_ps(_mm512_and_si512(
         _mm512_castps_si512(v),

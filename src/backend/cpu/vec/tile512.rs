@@ -125,11 +125,18 @@ pub fn masks(left: usize) -> [u16; 4] {
 /// `R` rows of C times one panel, over one block of `kc` values of `k`.
 /// `FULL`: every lane of the panel is read; otherwise only its masks' lanes.
 ///
+/// Always inlined, and without a `target_feature` of its own, so that it is
+/// compiled into its caller's AVX-512 code: [`panel_product`] then is one
+/// loop nest with the packed panel's stride and A's unit step as constants,
+/// as the LSTM's product was before the tile was shared, instead of a call
+/// per tile with its operands passed through memory.
+///
 /// # Safety
-/// AVX-512F; `a` reaches `R` rows of `kc` values, the panel `kc` rows of its
-/// lanes, and every lane of C that `c` names lies in memory the caller may
-/// write and no other thread touches.
-#[target_feature(enable = "avx512f")]
+/// AVX-512F is available (the caller enables it); `a` reaches `R` rows of
+/// `kc` values, the panel `kc` rows of its lanes, and every lane of C that
+/// `c` names lies in memory the caller may write and no other thread
+/// touches.
+#[inline(always)]
 unsafe fn tile<const R: usize, const FULL: bool>(
     kc: usize,
     a: Rows,
@@ -177,42 +184,68 @@ unsafe fn tile<const R: usize, const FULL: bool>(
     }
 }
 
-/// [`tile`] for the first `min(left, MR)` rows; the panel is read whole
-/// when its masks are full.
+/// [`tile`] for the first `min(left, MR)` rows.
 ///
 /// # Safety
 /// As [`tile`].
 #[inline(always)]
-pub unsafe fn tile_rows(left: usize, kc: usize, a: Rows, b: Panel, c: Dest, e: Epilogue) {
-    let full = b.masks == [u16::MAX; 4];
-    macro_rules! go {
-        ($r:literal) => {
-            if full {
-                tile::<$r, true>(kc, a, b, c, e)
-            } else {
-                tile::<$r, false>(kc, a, b, c, e)
-            }
-        };
-    }
+unsafe fn tile_for<const FULL: bool>(
+    left: usize,
+    kc: usize,
+    a: Rows,
+    b: Panel,
+    c: Dest,
+    e: Epilogue,
+) {
     match left.min(MR) {
-        1 => go!(1),
-        2 => go!(2),
-        3 => go!(3),
-        4 => go!(4),
-        5 => go!(5),
-        _ => go!(6),
+        1 => tile::<1, FULL>(kc, a, b, c, e),
+        2 => tile::<2, FULL>(kc, a, b, c, e),
+        3 => tile::<3, FULL>(kc, a, b, c, e),
+        4 => tile::<4, FULL>(kc, a, b, c, e),
+        5 => tile::<5, FULL>(kc, a, b, c, e),
+        _ => tile::<MR, FULL>(kc, a, b, c, e),
     }
 }
 
-/// `C (+)= A B` for `rows` rows of A, `k` values and one panel holding all
-/// `k` rows of B: tiles of [`MR`] rows for every block of [`KC`] values of
-/// `k`, in matrixmultiply's rounding. With `overwrite` the first block
-/// writes C (beta 0: C is not read), else every block adds into C.
+/// One tile of the first `min(left, MR)` rows, for callers compiled without
+/// AVX-512 (one call per tile); the panel is read whole when its masks are
+/// full.
+///
+/// # Safety
+/// As [`tile`].
+#[target_feature(enable = "avx512f")]
+pub unsafe fn tile_rows(left: usize, kc: usize, a: Rows, b: Panel, c: Dest, e: Epilogue) {
+    if b.masks == [u16::MAX; 4] {
+        tile_for::<true>(left, kc, a, b, c, e)
+    } else {
+        tile_for::<false>(left, kc, a, b, c, e)
+    }
+}
+
+/// `C (+)= A B` for `rows` rows of a row-major A (`lda` apart), `k` values
+/// and one packed panel holding all `k` rows of B ([`NR`] values apart, read
+/// whole): tiles of [`MR`] rows for every block of [`KC`] values of `k`, in
+/// matrixmultiply's rounding. With `overwrite` the first block writes C
+/// (beta 0: C is not read), else every block adds into C.
 ///
 /// # Safety
 /// As [`tile`], for all `rows` rows and `k` values.
 #[target_feature(enable = "avx512f")]
-pub unsafe fn panel_product(overwrite: bool, rows: usize, k: usize, a: Rows, b: Panel, c: Dest) {
+pub unsafe fn panel_product(
+    overwrite: bool,
+    rows: usize,
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    panel: *const f32,
+    c: Dest,
+) {
+    let a = Rows { a, rs: lda, cs: 1 };
+    let b = Panel {
+        b: panel,
+        stride: NR,
+        masks: [u16::MAX; 4],
+    };
     for k0 in (0..k).step_by(KC) {
         let kc = KC.min(k - k0);
         let e = Epilogue {
@@ -220,7 +253,8 @@ pub unsafe fn panel_product(overwrite: bool, rows: usize, k: usize, a: Rows, b: 
             beta: 0.0,
         };
         for r0 in (0..rows).step_by(MR) {
-            tile_rows(rows - r0, kc, a.at(r0, k0), b.at_k(k0), c.at_row(r0), e);
+            let (a, b, c) = (a.at(r0, k0), b.at_k(k0), c.at_row(r0));
+            tile_for::<true>(rows - r0, kc, a, b, c, e);
         }
     }
 }
