@@ -1,10 +1,10 @@
 //! Adam over a whole parameter arena, vectorised, split over disjoint chunks.
 
+use super::vec::lanes8::{load, load_tail, store, store_tail, LANES};
 use crate::backend::AdamStep;
 use rayon::prelude::*;
 use wide::f32x8;
 
-const LANES: usize = 8;
 /// Below this many parameters one thread does the whole step.
 const PARALLEL_MIN_LEN: usize = 1 << 15;
 
@@ -97,33 +97,26 @@ pub(super) fn step_serial8(
     m: &mut [f32],
     v: &mut [f32],
 ) {
-    let load = |s: &[f32]| f32x8::from(<[f32; LANES]>::try_from(&s[..LANES]).unwrap());
     let full = p.len() / LANES * LANES;
     let mut i = 0;
     while i < full {
-        let (np, nm, nv) = k.apply(load(&p[i..]), load(&g[i..]), load(&m[i..]), load(&v[i..]));
-        p[i..i + LANES].copy_from_slice(&np.to_array());
-        m[i..i + LANES].copy_from_slice(&nm.to_array());
-        v[i..i + LANES].copy_from_slice(&nv.to_array());
+        let (np, nm, nv) = k.apply(load(p, i), load(g, i), load(m, i), load(v, i));
+        store(p, i, np);
+        store(m, i, nm);
+        store(v, i, nv);
         i += LANES;
     }
     if full < p.len() {
         // The tail goes through the same vector code, zero-padded, so every
         // parameter gets bit-identical arithmetic wherever it sits.
-        let pad = |s: &[f32]| {
-            let mut a = [0.0f32; LANES];
-            a[..s.len()].copy_from_slice(s);
-            f32x8::from(a)
-        };
         let (np, nm, nv) = k.apply(
-            pad(&p[full..]),
-            pad(&g[full..]),
-            pad(&m[full..]),
-            pad(&v[full..]),
+            load_tail(&p[full..]),
+            load_tail(&g[full..]),
+            load_tail(&m[full..]),
+            load_tail(&v[full..]),
         );
-        let r = p.len() - full;
-        p[full..].copy_from_slice(&np.to_array()[..r]);
-        m[full..].copy_from_slice(&nm.to_array()[..r]);
-        v[full..].copy_from_slice(&nv.to_array()[..r]);
+        store_tail(&mut p[full..], np);
+        store_tail(&mut m[full..], nm);
+        store_tail(&mut v[full..], nv);
     }
 }

@@ -7,22 +7,13 @@
 //! the length alone, so the value does not depend on threads (the kernel runs
 //! on one; a VAE batch is 256 x 128 values, microseconds of work).
 
+use super::vec::lanes8::{load, store};
+use super::vec::math::exp8;
 use wide::f32x8;
 
 /// Arguments of `exp(0.5 logvar)` above this are capped: `wide`'s `exp`
 /// returns 0 beyond ~87.3, where the exact value is near `f32::MAX` anyway.
 const HALF_LOGVAR_MAX: f32 = 87.0;
-
-#[inline(always)]
-fn load(s: &[f32], j: usize) -> f32x8 {
-    let a: [f32; 8] = s[j..j + 8].try_into().unwrap();
-    f32x8::from(a)
-}
-
-#[inline(always)]
-fn store(s: &mut [f32], j: usize, v: f32x8) {
-    s[j..j + 8].copy_from_slice(&v.to_array());
-}
 
 #[inline(always)]
 fn std_dev(logvar: f32) -> f32 {
@@ -43,9 +34,7 @@ pub fn forward(mu: &[f32], logvar: &[f32], eps: &[f32], z: &mut [f32]) -> f32 {
     let mut lanes = [0.0f64; 8];
     for j in (0..vec_end).step_by(8) {
         let (m, lv) = (load(mu, j), load(logvar, j));
-        let s = (lv * f32x8::splat(0.5))
-            .fast_min(f32x8::splat(HALF_LOGVAR_MAX))
-            .exp();
+        let s = exp8((lv * f32x8::splat(0.5)).fast_min(f32x8::splat(HALF_LOGVAR_MAX)));
         store(z, j, load(eps, j).mul_add(s, m));
         let term = (f32x8::ONE + lv) - m * m - s * s;
         for (acc, t) in lanes.iter_mut().zip(term.to_array()) {
@@ -89,7 +78,7 @@ pub fn backward(
     let half_k = f32x8::splat(0.5 * kl_scale);
     for j in (0..vec_end).step_by(8) {
         let (m, lv, e, d) = (load(mu, j), load(logvar, j), load(eps, j), load(dz, j));
-        let s = (lv * half).fast_min(f32x8::splat(HALF_LOGVAR_MAX)).exp();
+        let s = exp8((lv * half).fast_min(f32x8::splat(HALF_LOGVAR_MAX)));
         store(dmu, j, k.mul_add(m, d));
         let kl_part = half_k * (s * s - f32x8::ONE);
         store(dlogvar, j, (d * e * half).mul_add(s, kl_part));

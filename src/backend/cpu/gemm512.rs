@@ -12,32 +12,19 @@
 //!
 //! # Results
 //! Bit-identical to matrixmultiply's AVX-512 kernel for `alpha == 1` (the
-//! only alpha this path takes): every element of C is, for each block of
-//! [`KC`] values of `k` from 0, one chain of fused multiply-adds in
-//! ascending `k` started from zero, added to C once per block; the first
-//! block writes `acc` (beta 0) or `C * beta + acc` (one rounding each, as
-//! matrixmultiply's `fma(alpha, acc, C * beta)` with alpha 1), later blocks
-//! `C + acc`. The tests compare the two over odd shapes, transposes, betas
-//! and several blocks of `k`.
+//! only alpha this path takes): the tiles of `vec::tile512` round as it does
+//! (see there), given each block of `k` with its epilogue. The tests compare
+//! the two over odd shapes, transposes, betas and several blocks of `k`.
 //!
 //! # Tiles
-//! A tile is up to [`MR`] rows of C times one 64-column panel: 24 of the 32
-//! registers accumulate, 4 hold the panel's row and one a broadcast value
-//! of A, so each `k` costs 4 loads and 6 broadcasts for 24 FMAs (the
-//! 16 x 16 tile of matrixmultiply: 17 loads for 16 FMAs).
+//! `vec::tile512`'s 6-row x 64-column tile, row tiles outside and panels
+//! inside, so that a tile's rows of A stay in L1 while the panels stream past.
 
+use super::vec::lanes16::LANES;
+use super::vec::tile512::{masks, tile_rows, Dest, Epilogue, Panel, Rows, KC, MR, NR};
 use crate::backend::{Gemm, Transpose};
 use std::arch::x86_64::*;
 use std::cell::Cell;
-
-/// matrixmultiply's `S_KC`: products are added into C once per this many
-/// values of `k`, which fixes the rounding.
-const KC: usize = 256;
-/// Rows of a tile.
-const MR: usize = 6;
-/// Columns of a panel: four 16-lane registers.
-const NR: usize = 64;
-const LANES: usize = 16;
 
 /// Whether this CPU runs this path: where matrixmultiply would choose its
 /// AVX-512 kernel, whose bits this path reproduces (and unless
@@ -84,10 +71,19 @@ pub(super) unsafe fn gemm_rows(
         Transpose::Yes => (1, op.ldb),
     };
     let panels = n.div_ceil(NR);
-    let e = |k0: usize| Epilogue {
-        first: k0 == 0,
-        beta: op.beta,
-        store: [u16::MAX; 4],
+    let a = Rows {
+        a: a.as_ptr().add(a_start),
+        rs: rsa,
+        cs: csa,
+    };
+    // Columns `j0 ..` of rows `r0 ..` of C: the four registers side by side,
+    // the lanes up to column `n`.
+    let c_ptr = c_rows.as_mut_ptr();
+    let c = |r0: usize, j0: usize| Dest {
+        c: c_ptr.add(r0 * op.ldc + j0),
+        ldc: op.ldc,
+        offsets: [0, LANES, 2 * LANES, 3 * LANES],
+        masks: masks(n - j0),
     };
     if csb == 1 {
         // Row-major B: its rows are the panels' rows already (`ldb` apart),
@@ -101,11 +97,8 @@ pub(super) unsafe fn gemm_rows(
                     stride: rsb,
                     masks: masks(n - j0),
                 };
-                let a_tile = a.as_ptr().add(a_start + r0 * rsa + k0 * csa);
-                let c = c_rows.as_mut_ptr().add(r0 * op.ldc + j0);
-                let mut e = e(k0);
-                e.store = panel.masks;
-                tile_rows(rows - r0, kc, a_tile, rsa, csa, panel, c, op.ldc, e);
+                let e = Epilogue::block(k0, op.beta);
+                tile_rows(rows - r0, kc, a.at(r0, k0), panel, c(r0, j0), e);
             });
         }
         return;
@@ -122,11 +115,8 @@ pub(super) unsafe fn gemm_rows(
                     stride: NR,
                     masks: [u16::MAX; 4],
                 };
-                let a_tile = a.as_ptr().add(a_start + r0 * rsa + k0 * csa);
-                let c = c_rows.as_mut_ptr().add(r0 * op.ldc + j0);
-                let mut e = e(k0);
-                e.store = masks(n - j0);
-                tile_rows(rows - r0, kc, a_tile, rsa, csa, panel, c, op.ldc, e);
+                let e = Epilogue::block(k0, op.beta);
+                tile_rows(rows - r0, kc, a.at(r0, k0), panel, c(r0, j0), e);
             });
         }
     });
@@ -143,61 +133,6 @@ fn for_tiles(rows: usize, panels: usize, mut f: impl FnMut(usize, usize)) {
         }
         r0 += MR;
     }
-}
-
-/// [`tile`] for the first `min(left, MR)` rows.
-///
-/// # Safety
-/// As [`tile`].
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-unsafe fn tile_rows(
-    left: usize,
-    kc: usize,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
-    b: Panel,
-    c: *mut f32,
-    ldc: usize,
-    e: Epilogue,
-) {
-    let full = b.masks == [u16::MAX; 4];
-    macro_rules! go {
-        ($r:literal) => {
-            if full {
-                tile::<$r, true>(kc, a, rsa, csa, b, c, ldc, e)
-            } else {
-                tile::<$r, false>(kc, a, rsa, csa, b, c, ldc, e)
-            }
-        };
-    }
-    match left.min(MR) {
-        1 => go!(1),
-        2 => go!(2),
-        3 => go!(3),
-        4 => go!(4),
-        5 => go!(5),
-        _ => go!(6),
-    }
-}
-
-/// Where a tile reads its 64 columns of op(B): row `k` at `b + k * stride`,
-/// the lanes of `masks` only (a row-major B's last panel may be narrower).
-#[derive(Clone, Copy)]
-struct Panel {
-    b: *const f32,
-    stride: usize,
-    masks: [u16; 4],
-}
-
-/// The lane masks of a panel's four registers when `left` columns of C
-/// remain from the panel's first.
-fn masks(left: usize) -> [u16; 4] {
-    std::array::from_fn(|q| {
-        let valid = left.saturating_sub(q * LANES).min(LANES);
-        ((1u32 << valid) - 1) as u16
-    })
 }
 
 /// Rows `k0 .. k0 + kc` of op(B) = W^T (W row-major, rows `ldw` apart)
@@ -284,77 +219,6 @@ unsafe fn transpose16(src: *const f32, lds: usize, dst: *mut f32, ldd: usize) {
         let hi = _mm512_shuffle_f32x4::<0xdd>(t[i], t[8 + i]);
         _mm512_storeu_ps(dst.add(i * ldd), lo);
         _mm512_storeu_ps(dst.add((8 + i) * ldd), hi);
-    }
-}
-
-/// How a tile's sums reach C: the first block of `k` writes `acc` (beta 0)
-/// or `C * beta + acc`; later blocks `C + acc`.
-#[derive(Clone, Copy)]
-struct Epilogue {
-    first: bool,
-    beta: f32,
-    /// The lanes of C each register writes (all, unless the panel passes
-    /// column `n`).
-    store: [u16; 4],
-}
-
-/// `R` rows of C times one panel, over one block of `kc` values of `k`.
-/// `FULL`: every lane of the panel is read (packed panels, and full panels
-/// of a row-major B); otherwise only its masks' lanes.
-///
-/// # Safety
-/// AVX-512F; `a` reaches `R` rows (`rsa` apart) of `kc` values (`csa`
-/// apart), the panel `kc` rows of its lanes, and every lane of C that
-/// `e.store` names (rows `ldc` apart) lies in memory the caller may write.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn tile<const R: usize, const FULL: bool>(
-    kc: usize,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
-    panel: Panel,
-    c: *mut f32,
-    ldc: usize,
-    e: Epilogue,
-) {
-    let mut acc = [[_mm512_setzero_ps(); 4]; R];
-    let m = panel.masks;
-    for kk in 0..kc {
-        let p = panel.b.add(kk * panel.stride);
-        let b: [__m512; 4] = if FULL {
-            std::array::from_fn(|q| _mm512_loadu_ps(p.add(q * LANES)))
-        } else {
-            std::array::from_fn(|q| _mm512_maskz_loadu_ps(m[q], p.add(q * LANES)))
-        };
-        let a_k = a.add(kk * csa);
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let x = _mm512_set1_ps(*a_k.add(r * rsa));
-            for q in 0..4 {
-                acc[q] = _mm512_fmadd_ps(x, b[q], acc[q]);
-            }
-        }
-    }
-    let beta = _mm512_set1_ps(e.beta);
-    for (r, acc) in acc.iter().enumerate() {
-        for (q, (&sum, &m)) in acc.iter().zip(&e.store).enumerate() {
-            if m == 0 {
-                continue;
-            }
-            let dst = c.add(r * ldc + q * LANES);
-            let v = if e.first && e.beta == 0.0 {
-                sum
-            } else {
-                let old = _mm512_maskz_loadu_ps(m, dst);
-                let old = if e.first {
-                    _mm512_mul_ps(old, beta)
-                } else {
-                    old
-                };
-                _mm512_add_ps(old, sum)
-            };
-            _mm512_mask_storeu_ps(dst, m, v);
-        }
     }
 }
 

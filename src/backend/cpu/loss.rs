@@ -5,13 +5,8 @@
 //! eight lanes of the `f32x8` part, lanes added 0..8, then the tail), so they
 //! are the same whatever the thread count.
 
+use super::vec::lanes8::{load, store};
 use wide::f32x8;
-
-#[inline(always)]
-fn load(s: &[f32], j: usize) -> f32x8 {
-    let a: [f32; 8] = s[j..j + 8].try_into().unwrap();
-    f32x8::from(a)
-}
 
 /// Returns `sum((pred - target)^2) / rows` and writes `dpred = 2 (pred - target) / rows`.
 pub fn sse(rows: usize, pred: &[f32], target: &[f32], dpred: &mut [f32]) -> f32 {
@@ -28,7 +23,7 @@ pub fn sse(rows: usize, pred: &[f32], target: &[f32], dpred: &mut [f32]) -> f32 
     let s8 = f32x8::splat(scale);
     for j in (0..vec_end).step_by(8) {
         let d = load(pred, j) - load(target, j);
-        dpred[j..j + 8].copy_from_slice(&(d * s8).to_array());
+        store(dpred, j, d * s8);
         for (acc, v) in lanes.iter_mut().zip(d.to_array()) {
             let v = f64::from(v);
             *acc += v * v;

@@ -2,7 +2,8 @@
 //! PyTorch), forward and backward, over a batch of rows.
 //!
 //! Per row of `gates: [batch, 4H]` the four gate blocks are `H` wide and
-//! processed in `f32x8` chunks with a scalar tail. A value's position inside
+//! processed in `f32x8` chunks (the activations of `vec::math`) with a
+//! scalar tail (the standard library's `exp` and `tanh`). A value's position inside
 //! its row alone decides whether it goes through the vector or the scalar
 //! path, so a row's result never depends on the batch it sits in (padding
 //! invariance holds bit for bit).
@@ -11,6 +12,8 @@
 //! thread writes disjoint rows and nothing is reduced, so results do not
 //! depend on the thread count.
 
+use super::vec::lanes8::{load, store};
+use super::vec::math::{sigmoid8, tanh8};
 use rayon::prelude::*;
 use wide::f32x8;
 
@@ -39,33 +42,6 @@ type BackwardRow<'a> = (
         (&'a [f32], &'a [f32]),
     ),
 );
-
-#[inline(always)]
-fn load(s: &[f32], j: usize) -> f32x8 {
-    let a: [f32; 8] = s[j..j + 8].try_into().unwrap();
-    f32x8::from(a)
-}
-
-#[inline(always)]
-fn store(s: &mut [f32], j: usize, v: f32x8) {
-    s[j..j + 8].copy_from_slice(&v.to_array());
-}
-
-/// `wide`'s `exp` returns 0 for arguments above ~87.3, so the argument is
-/// capped: sigmoid(-80) ~ 1.8e-35 is as good as the exact value.
-#[inline(always)]
-fn sigmoid8(x: f32x8) -> f32x8 {
-    let e = (-x).fast_min(f32x8::splat(80.0)).exp();
-    f32x8::ONE / (f32x8::ONE + e)
-}
-
-/// tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|) <= 1, which never
-/// overflows; the absolute error stays around 1e-7 also near 0.
-#[inline(always)]
-fn tanh8(x: f32x8) -> f32x8 {
-    let e = (x.abs() * f32x8::splat(-2.0)).exp();
-    ((f32x8::ONE - e) / (f32x8::ONE + e)).copysign(x)
-}
 
 #[inline(always)]
 fn sigmoid(x: f32) -> f32 {

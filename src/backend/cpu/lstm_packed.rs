@@ -18,7 +18,7 @@
 //! # Blocks and panels
 //! Forward: a block is 16 hidden units and its panel holds, for every
 //! `k < H`, the weights of the four gates (i, f, g, o) of those units: 64
-//! values, four 16-lane registers. One kernel tile is up to [`MR`] rows of
+//! values, four 16-lane registers. One kernel tile is up to 6 rows of
 //! the batch times those 64 gate columns, so the tile ends holding all four
 //! pre-activations of 16 units, and the cell runs on them while they are
 //! still in L1. Backward: a block is 64 hidden units (four registers of the
@@ -30,13 +30,13 @@
 //! Bit-identical to the GEMM path of `lstm.rs` (matrixmultiply's AVX-512
 //! kernel): every product element is one chain of fused multiply-adds in
 //! ascending `k`, started from zero and added to the destination once per
-//! block of [`KC`] values of `k`, which is exactly matrixmultiply's order
-//! (the input product's first block is stored rather than added, as a GEMM
-//! with `beta = 0` does, and it covers every row of the step, as that GEMM
-//! covers every row of the sequence);
+//! block of `KC` values of `k`, which is exactly matrixmultiply's order
+//! (`vec::tile512`, the GEMM's own tile; the input product's first block is
+//! stored rather than added, as a GEMM with `beta = 0` does, and it covers
+//! every row of the step, as that GEMM covers every row of the sequence);
 //! the cell is `lstm_cell`'s arithmetic transcribed operation for operation
-//! into 16 lanes (see "The cell in 16 lanes" below). The tests compare the
-//! two paths bit for bit.
+//! into 16 lanes (`lstm_cell16.rs`). The tests compare the two paths bit for
+//! bit.
 //!
 //! # Threads
 //! A step's blocks are cut into as many parts as there are threads (when a
@@ -44,25 +44,21 @@
 //! state columns and gradient columns: parts never write the same value and
 //! nothing is reduced across them, so results do not depend on the thread
 //! count. Step `t + 1` needs every part of step `t` (its `h_t` or `dgates`),
-//! so the steps are phases of [`run_phases`], whose barrier never waits for a
-//! part that no running thread holds: a late or absent helper thread only
-//! means the caller does its parts too.
+//! so the steps are phases of `phases::run_phases`, whose barrier never
+//! waits for a part that no running thread holds: a late or absent helper
+//! thread only means the caller does its parts too.
 
 use super::lstm::{live_rows, LayerInput};
-use super::lstm_cell::{backward_span, forward_span, BackwardSpan, ForwardSpan};
+use super::lstm_cell::{BackwardSpan, ForwardSpan};
+use super::lstm_cell16::{backward_span16, forward_cell16, forward_span16};
+use super::phases::{at, mut_at, part_blocks, run_phases, Shared};
+use super::vec::lanes16::{first_lanes, LANES};
+use super::vec::tile512::{panel_product, Dest, NR};
 use crate::backend::LstmShape;
-use std::arch::x86_64::*;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// matrixmultiply's `S_KC`: its products add into C once per this many
-/// values of `k`, and so does this kernel, to round the same way.
-const KC: usize = 256;
-/// Rows of a kernel tile: 6 rows x 4 registers of accumulators, 4 of
-/// panel values and one broadcast fill 29 of the 32 AVX-512 registers.
-const MR: usize = 6;
-/// Values per `k` in a panel: four 16-lane registers.
-const PANEL_WIDTH: usize = 64;
+/// Values per `k` in a panel: the tile's four 16-lane registers.
+const PANEL_WIDTH: usize = NR;
 /// Hidden units per forward block (one register per gate).
 const FORWARD_UNITS: usize = 16;
 /// Hidden units per backward block (four registers of `dh`).
@@ -98,14 +94,6 @@ pub(super) fn available() -> bool {
     std::is_x86_feature_detected!("avx512f")
 }
 
-/// A pointer into a buffer whose disjoint parts several threads write.
-#[derive(Clone, Copy)]
-struct Shared(*mut f32);
-// SAFETY: the threads that share one write disjoint elements, and every read
-// of another part's writes is ordered after them by `run_phases`' barrier.
-unsafe impl Send for Shared {}
-unsafe impl Sync for Shared {}
-
 thread_local! {
     /// The packed panels, kept between calls so that a call reuses the
     /// memory of the last one instead of allocating (and page-faulting)
@@ -117,8 +105,6 @@ fn with_packed<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     super::aligned_scratch::with_scratch(&PACKED, len, f)
 }
 
-const LANES: usize = 16;
-
 /// Threads for a step of `flops` multiply-adds over `blocks` blocks.
 fn parts_for(blocks: usize, flops: usize) -> usize {
     let threads = rayon::current_num_threads();
@@ -129,228 +115,16 @@ fn parts_for(blocks: usize, flops: usize) -> usize {
     }
 }
 
-/// Blocks `part` of `parts` owns: a contiguous, balanced range.
-fn part_blocks(blocks: usize, parts: usize, part: usize) -> std::ops::Range<usize> {
-    blocks * part / parts..blocks * (part + 1) / parts
-}
-
-/// Runs `work(phase, part)` for every phase `0..phases` and part
-/// `0..parts`, every part of a phase finishing before any part of the next
-/// starts.
-///
-/// Up to `parts` threads of the current rayon pool take part: the caller
-/// and `parts - 1` spawned helpers. A thread claims an unclaimed part of
-/// the current phase (its own part first, so that a part's panels stay in
-/// one core's cache), runs it, and otherwise spins until the phase is
-/// complete. Waiting is only ever for a part some thread has claimed and is
-/// running, so the loop cannot deadlock when a helper starts late or never
-/// (busy cores, a pool of one): the caller then runs every part itself.
-/// `work` must not use rayon itself (a part is never waited for from
-/// inside another).
-fn run_phases(phases: usize, parts: usize, work: &(dyn Fn(usize, usize) + Sync)) {
-    if parts <= 1 {
-        for t in 0..phases {
-            work(t, 0);
-        }
-        return;
-    }
-    // `next[p]`: the first phase whose part p nobody has claimed yet.
-    let next: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
-    // Parts completed over all phases: phase t is complete at (t + 1) parts.
-    let completed = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let total = phases * parts;
-    let worker = |me: usize| {
-        /// Marks the run failed when a part panics, so that the other
-        /// threads stop waiting for it and the panic reaches the caller.
-        struct Poison<'a>(&'a AtomicBool);
-        impl Drop for Poison<'_> {
-            fn drop(&mut self) {
-                if std::thread::panicking() {
-                    self.0.store(true, Ordering::Relaxed);
-                }
-            }
-        }
-        let _poison = Poison(&failed);
-        let mut idle = 0u32;
-        loop {
-            // Acquire: the writes of every completed part are visible.
-            let done = completed.load(Ordering::Acquire);
-            if done >= total {
-                return;
-            }
-            let t = done / parts;
-            let claimed = (0..parts).map(|i| (me + i) % parts).find(|&p| {
-                next[p].load(Ordering::Relaxed) == t
-                    && next[p]
-                        .compare_exchange(t, t + 1, Ordering::AcqRel, Ordering::Relaxed)
-                        .is_ok()
-            });
-            match claimed {
-                Some(p) => {
-                    work(t, p);
-                    // Release: publishes the part's writes with its count.
-                    completed.fetch_add(1, Ordering::Release);
-                    idle = 0;
-                }
-                None => {
-                    assert!(
-                        !failed.load(Ordering::Relaxed),
-                        "lstm: a part of the recurrence panicked on another thread"
-                    );
-                    idle += 1;
-                    if idle < 4096 {
-                        std::hint::spin_loop();
-                    } else {
-                        // A part's thread was descheduled: let it run.
-                        std::thread::yield_now();
-                    }
-                }
-            }
-        }
-    };
-    rayon::scope(|s| {
-        for me in 1..parts {
-            let worker = &worker;
-            s.spawn(move |_| worker(me));
-        }
-        worker(0);
-    });
-}
-
-/// Lane masks of the four registers of a tile whose columns start at unit
-/// `first` of units spaced `step` apart in a row of `hidden` units.
-fn masks(hidden: usize, first: [usize; 4]) -> [u16; 4] {
-    first.map(|j| {
-        let valid = hidden.saturating_sub(j).min(LANES);
-        ((1u32 << valid) - 1) as u16
-    })
-}
-
-/// `C[r, offsets[q] + l] += sum_k A[r, k] * panel[k, q, l]` for `r < R`,
-/// `k < kc`, registers `q < 4` and their lanes `l` in `masks[q]`; with
-/// `STORE`, `=` instead of `+=` (C's old values are not read).
-///
-/// The sum is a chain of fused multiply-adds in ascending `k` from zero,
-/// added to C once (matrixmultiply's rounding, see the module comment).
-///
-/// # Safety
-/// AVX-512F is available; `a` points at `R` rows of `kc` values `lda`
-/// apart, `panel` at `kc * 64` values, and every masked lane of C lies in
-/// memory the caller may write and no other thread touches.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn tile<const R: usize, const STORE: bool>(
-    kc: usize,
-    a: *const f32,
-    lda: usize,
-    panel: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    offsets: [usize; 4],
-    masks: [u16; 4],
-) {
-    let mut acc = [[_mm512_setzero_ps(); 4]; R];
-    for k in 0..kc {
-        let p = panel.add(k * PANEL_WIDTH);
-        let b = [
-            _mm512_loadu_ps(p),
-            _mm512_loadu_ps(p.add(LANES)),
-            _mm512_loadu_ps(p.add(2 * LANES)),
-            _mm512_loadu_ps(p.add(3 * LANES)),
-        ];
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let x = _mm512_set1_ps(*a.add(r * lda + k));
-            for q in 0..4 {
-                acc[q] = _mm512_fmadd_ps(x, b[q], acc[q]);
-            }
-        }
-    }
-    for (r, acc) in acc.iter().enumerate() {
-        for q in 0..4 {
-            let dst = c.add(r * ldc + offsets[q]);
-            let m = masks[q];
-            if STORE {
-                if m == u16::MAX {
-                    _mm512_storeu_ps(dst, acc[q]);
-                } else if m != 0 {
-                    _mm512_mask_storeu_ps(dst, m, acc[q]);
-                }
-            } else if m == u16::MAX {
-                _mm512_storeu_ps(dst, _mm512_add_ps(_mm512_loadu_ps(dst), acc[q]));
-            } else if m != 0 {
-                let old = _mm512_maskz_loadu_ps(m, dst);
-                _mm512_mask_storeu_ps(dst, m, _mm512_add_ps(old, acc[q]));
-            }
-        }
-    }
-}
-
-/// [`tile`] over `rows` rows, [`MR`] at a time, for every block of [`KC`]
-/// values of `k` in `0..k` (the panel's rows); with `store_first` the first
-/// block overwrites C (a GEMM with `beta = 0`), else every block adds.
-///
-/// # Safety
-/// As [`tile`], for all `rows` rows and `k` values.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn product(
-    store_first: bool,
-    rows: usize,
-    k: usize,
-    a: *const f32,
-    lda: usize,
-    panel: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    offsets: [usize; 4],
-    masks: [u16; 4],
-) {
-    for k0 in (0..k).step_by(KC) {
-        let kc = KC.min(k - k0);
-        let panel = panel.add(k0 * PANEL_WIDTH);
-        let mut r0 = 0;
-        while r0 < rows {
-            let (a, c) = (a.add(r0 * lda + k0), c.add(r0 * ldc));
-            let r = MR.min(rows - r0);
-            macro_rules! go {
-                ($r:expr) => {
-                    if store_first && k0 == 0 {
-                        tile::<$r, true>(kc, a, lda, panel, c, ldc, offsets, masks)
-                    } else {
-                        tile::<$r, false>(kc, a, lda, panel, c, ldc, offsets, masks)
-                    }
-                };
-            }
-            match r {
-                1 => go!(1),
-                2 => go!(2),
-                3 => go!(3),
-                4 => go!(4),
-                5 => go!(5),
-                _ => go!(MR),
-            }
-            r0 += r;
-        }
-    }
+/// Lane masks of the four registers of a tile whose columns start at units
+/// `first` of a row of `hidden` units.
+fn unit_masks(hidden: usize, first: [usize; 4]) -> [u16; 4] {
+    first.map(|j| first_lanes(hidden.saturating_sub(j)))
 }
 
 /// The units of a block starting at `j0`, `n` wide, that take the cell's
 /// vector path (those below the row's `H - H % 8`).
 fn vector_units(hidden: usize, j0: usize, n: usize) -> usize {
     (hidden - hidden % 8).saturating_sub(j0).min(n)
-}
-
-/// Slices of `len` values at `p + offset`.
-///
-/// # Safety
-/// The range lies in one live buffer and, for `mut_at`, no other thread or
-/// live reference touches it for `'a`.
-unsafe fn at<'a>(p: Shared, offset: usize, len: usize) -> &'a [f32] {
-    std::slice::from_raw_parts(p.0.add(offset), len)
-}
-unsafe fn mut_at<'a>(p: Shared, offset: usize, len: usize) -> &'a mut [f32] {
-    std::slice::from_raw_parts_mut(p.0.add(offset), len)
 }
 
 /// The packed forward recurrence: see `Backend::lstm_forward`, or with an
@@ -423,7 +197,13 @@ unsafe fn forward_block(
     let width = input.map_or(0, |i| i.width);
     let panel = packed.0.add(u * (hid + width) * PANEL_WIDTH);
     let gates_t = t * s.batch * g4;
-    let offsets = [0, hid, 2 * hid, 3 * hid].map(|o| o + j0);
+    // The four gates' columns of the block's units in the step's gate rows.
+    let dest = Dest {
+        c: gates.0.add(gates_t),
+        ldc: g4,
+        offsets: [0, hid, 2 * hid, 3 * hid].map(|o| o + j0),
+        masks: unit_masks(hid, [j0; 4]),
+    };
     if let Some(input) = input.filter(|i| i.width > 0) {
         let input_panel = panel.add(hid * PANEL_WIDTH);
         if t == 0 {
@@ -437,18 +217,8 @@ unsafe fn forward_block(
         }
         // Every row, finished sequences' too, as the sequence-wide GEMM
         // this replaces writes them.
-        product(
-            true,
-            s.batch,
-            width,
-            input.x.as_ptr().add(t * s.batch * width),
-            width,
-            input_panel,
-            gates.0.add(gates_t),
-            g4,
-            offsets,
-            masks(hid, [j0; 4]),
-        );
+        let x_t = input.x.as_ptr().add(t * s.batch * width);
+        panel_product(true, s.batch, width, x_t, width, input_panel, dest);
     }
     if t == 0 {
         // Step 0 has no recurrent product (the initial state is zero): its
@@ -462,18 +232,8 @@ unsafe fn forward_block(
         );
     } else {
         let live = live_rows(lengths, t);
-        product(
-            false,
-            live,
-            hid,
-            h.0.add(t * state),
-            hid,
-            panel,
-            gates.0.add(gates_t),
-            g4,
-            offsets,
-            masks(hid, [j0; 4]),
-        );
+        let h_prev = h.0.add(t * state);
+        panel_product(false, live, hid, h_prev, hid, panel, dest);
     }
     let vector = vector_units(hid, j0, n);
     // A full block is one 16-lane cell per row: straight on pointers, as
@@ -620,18 +380,14 @@ unsafe fn backward_block(
         // Rows past the live ones have zero gate gradients at step t + 1.
         let live = live_rows(lengths, t + 1);
         let first = [0, 1, 2, 3].map(|q| j0 + q * LANES);
-        product(
-            false,
-            live,
-            g4,
-            bufs.dgates.0.add((t + 1) * step_gates),
-            g4,
-            panel,
-            bufs.dh.0.add(t * state),
-            hid,
-            first,
-            masks(hid, first),
-        );
+        let dgates_next = bufs.dgates.0.add((t + 1) * step_gates);
+        let dh_t = Dest {
+            c: bufs.dh.0.add(t * state),
+            ldc: hid,
+            offsets: first,
+            masks: unit_masks(hid, first),
+        };
+        panel_product(false, live, g4, dgates_next, g4, panel, dh_t);
     }
     let vector = vector_units(hid, j0, n);
     let dc = Shared(bufs.scratch.0.add(state));
@@ -678,230 +434,6 @@ fn pack_backward(hidden: usize, w_hh: &[f32], j0: usize, panel: &mut [f32]) {
         let src = &w_hh[k * hidden + j0..k * hidden + j0 + n];
         dst[..n].copy_from_slice(src);
         dst[n..].fill(0.0);
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The cell in 16 lanes. `lstm_cell` computes it with `wide::f32x8`, which the
-// target-cpu pin compiles to 8-lane AVX2; here the same operations, in the
-// same order, run on 16 lanes: every operation is lane-wise and IEEE-exact
-// (add, mul, fused multiply-add, division, min, round to nearest), so each
-// lane gives the bits `f32x8` gives (the tests compare them bit for bit),
-// in half the instructions. The transcriptions follow wide 0.7's `exp`
-// (a degree-5 polynomial in Estrin's order and `2^n` built in the exponent
-// bits), `Neg` (`0 - x`), `fast_min`, `abs` and `copysign`.
-
-#[inline(always)]
-unsafe fn splat(v: f32) -> __m512 {
-    _mm512_set1_ps(v)
-}
-
-/// `wide::f32x8::exp`, lane for lane (its constants as it writes them).
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::excessive_precision)]
-#[inline]
-unsafe fn exp16(x: __m512) -> __m512 {
-    let r = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-        _mm512_mul_ps(x, splat(std::f32::consts::LOG2_E)),
-    );
-    let y = _mm512_fnmadd_ps(r, splat(0.693359375), x);
-    let y = _mm512_fnmadd_ps(r, splat(-2.12194440e-4), y);
-    let (p0, p1, p2) = (splat(1.0 / 2.0), splat(1.0 / 6.0), splat(1.0 / 24.0));
-    let (p3, p4, p5) = (splat(1.0 / 120.0), splat(1.0 / 720.0), splat(1.0 / 5040.0));
-    let y2 = _mm512_mul_ps(y, y);
-    let y4 = _mm512_mul_ps(y2, y2);
-    let z = _mm512_fmadd_ps(
-        _mm512_fmadd_ps(p3, y, p2),
-        y2,
-        _mm512_fmadd_ps(_mm512_fmadd_ps(p5, y, p4), y4, _mm512_fmadd_ps(p1, y, p0)),
-    );
-    let z = _mm512_fmadd_ps(z, _mm512_mul_ps(y, y), y);
-    let biased = _mm512_add_ps(r, splat(127.0 + 8388608.0));
-    let n2 = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_castps_si512(biased)));
-    let z = _mm512_mul_ps(_mm512_add_ps(z, splat(1.0)), n2);
-    let magnitude = _mm512_castsi512_ps(_mm512_and_si512(
-        _mm512_castps_si512(x),
-        _mm512_set1_epi32(i32::MAX),
-    ));
-    let in_range = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(magnitude, splat(87.3));
-    let exponent = _mm512_and_si512(
-        _mm512_slli_epi32::<1>(_mm512_castps_si512(x)),
-        _mm512_set1_epi32(0xFF00_0000u32 as i32),
-    );
-    let finite = _mm512_cmpneq_epi32_mask(exponent, _mm512_set1_epi32(0xFF00_0000u32 as i32));
-    _mm512_maskz_mov_ps(in_range & finite, z)
-}
-
-/// `lstm_cell::sigmoid8`, lane for lane.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn sigmoid16(x: __m512) -> __m512 {
-    let e = exp16(_mm512_min_ps(
-        _mm512_sub_ps(_mm512_setzero_ps(), x),
-        splat(80.0),
-    ));
-    _mm512_div_ps(splat(1.0), _mm512_add_ps(splat(1.0), e))
-}
-
-/// `lstm_cell::tanh8`, lane for lane.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn tanh16(x: __m512) -> __m512 {
-    let bits = _mm512_castps_si512(x);
-    let magnitude = _mm512_castsi512_ps(_mm512_and_si512(bits, _mm512_set1_epi32(i32::MAX)));
-    let e = exp16(_mm512_mul_ps(magnitude, splat(-2.0)));
-    let t = _mm512_div_ps(_mm512_sub_ps(splat(1.0), e), _mm512_add_ps(splat(1.0), e));
-    let t = _mm512_and_si512(_mm512_castps_si512(t), _mm512_set1_epi32(i32::MAX));
-    let sign = _mm512_and_si512(bits, _mm512_set1_epi32(i32::MIN));
-    _mm512_castsi512_ps(_mm512_or_si512(t, sign))
-}
-
-#[inline(always)]
-unsafe fn ld(s: &[f32], j: usize) -> __m512 {
-    debug_assert!(j + LANES <= s.len());
-    _mm512_loadu_ps(s.as_ptr().add(j))
-}
-
-#[inline(always)]
-unsafe fn st(s: &mut [f32], j: usize, v: __m512) {
-    debug_assert!(j + LANES <= s.len());
-    _mm512_storeu_ps(s.as_mut_ptr().add(j), v)
-}
-
-/// The forward cell of 16 units: the pre-activations at `gates[q]` (gate
-/// q's 16 values) plus `bias[q]` become the activated gates, in place, and
-/// the new `c` and `h`; `lstm_cell::forward_span`'s arithmetic in 16 lanes.
-///
-/// # Safety
-/// AVX-512F is available and every pointer addresses 16 values the caller
-/// may read (and, for `gates`, `c` and `h`, write).
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn forward_cell16(
-    gates: [*mut f32; 4],
-    bias: [*const f32; 4],
-    c_prev: *const f32,
-    c: *mut f32,
-    h: *mut f32,
-) {
-    let i = sigmoid16(_mm512_add_ps(
-        _mm512_loadu_ps(gates[0]),
-        _mm512_loadu_ps(bias[0]),
-    ));
-    let f = sigmoid16(_mm512_add_ps(
-        _mm512_loadu_ps(gates[1]),
-        _mm512_loadu_ps(bias[1]),
-    ));
-    let g = tanh16(_mm512_add_ps(
-        _mm512_loadu_ps(gates[2]),
-        _mm512_loadu_ps(bias[2]),
-    ));
-    let o = sigmoid16(_mm512_add_ps(
-        _mm512_loadu_ps(gates[3]),
-        _mm512_loadu_ps(bias[3]),
-    ));
-    let cj = _mm512_fmadd_ps(f, _mm512_loadu_ps(c_prev), _mm512_mul_ps(i, g));
-    _mm512_storeu_ps(gates[0], i);
-    _mm512_storeu_ps(gates[1], f);
-    _mm512_storeu_ps(gates[2], g);
-    _mm512_storeu_ps(gates[3], o);
-    _mm512_storeu_ps(c, cj);
-    _mm512_storeu_ps(h, _mm512_mul_ps(o, tanh16(cj)));
-}
-
-/// `lstm_cell::forward_span` over a span whose units all take the vector
-/// path, 16 at a time (the rest of the span, if any, through the 8-lane code).
-#[target_feature(enable = "avx512f")]
-unsafe fn forward_span16(vector: usize, s: ForwardSpan<'_>) {
-    let wide_end = vector / LANES * LANES;
-    let ForwardSpan {
-        gates: [gi, gf, gg, go],
-        bias: [bi, bf, bg, bo],
-        c_prev,
-        c,
-        h,
-    } = s;
-    for j in (0..wide_end).step_by(LANES) {
-        forward_cell16(
-            [
-                gi[j..j + LANES].as_mut_ptr(),
-                gf[j..j + LANES].as_mut_ptr(),
-                gg[j..j + LANES].as_mut_ptr(),
-                go[j..j + LANES].as_mut_ptr(),
-            ],
-            [
-                bi[j..j + LANES].as_ptr(),
-                bf[j..j + LANES].as_ptr(),
-                bg[j..j + LANES].as_ptr(),
-                bo[j..j + LANES].as_ptr(),
-            ],
-            c_prev[j..j + LANES].as_ptr(),
-            c[j..j + LANES].as_mut_ptr(),
-            h[j..j + LANES].as_mut_ptr(),
-        );
-    }
-    if wide_end < c.len() {
-        let w = wide_end;
-        forward_span(
-            vector - w,
-            ForwardSpan {
-                gates: [&mut gi[w..], &mut gf[w..], &mut gg[w..], &mut go[w..]],
-                bias: [&bi[w..], &bf[w..], &bg[w..], &bo[w..]],
-                c_prev: &c_prev[w..],
-                c: &mut c[w..],
-                h: &mut h[w..],
-            },
-        );
-    }
-}
-
-/// `lstm_cell::backward_span`, 16 units at a time where they all take the
-/// vector path (the rest through the 8-lane code).
-#[target_feature(enable = "avx512f")]
-unsafe fn backward_span16(vector: usize, s: BackwardSpan<'_>) {
-    let wide_end = vector / LANES * LANES;
-    let BackwardSpan {
-        gates: [gi, gf, gg, go],
-        c_prev,
-        c,
-        dh,
-        dc,
-        dgates: [di, df, dg, d_o],
-    } = s;
-    let one = splat(1.0);
-    for j in (0..wide_end).step_by(LANES) {
-        let (i, f, g, o) = (ld(gi, j), ld(gf, j), ld(gg, j), ld(go, j));
-        let tc = tanh16(ld(c, j));
-        let dhj = ld(dh, j);
-        let dout = _mm512_mul_ps(dhj, tc);
-        let dct = _mm512_fmadd_ps(
-            _mm512_mul_ps(dhj, o),
-            _mm512_sub_ps(one, _mm512_mul_ps(tc, tc)),
-            ld(dc, j),
-        );
-        st(dc, j, _mm512_mul_ps(dct, f));
-        let dct_g_i = _mm512_mul_ps(_mm512_mul_ps(dct, g), i);
-        st(di, j, _mm512_mul_ps(dct_g_i, _mm512_sub_ps(one, i)));
-        let dct_c_f = _mm512_mul_ps(_mm512_mul_ps(dct, ld(c_prev, j)), f);
-        st(df, j, _mm512_mul_ps(dct_c_f, _mm512_sub_ps(one, f)));
-        let one_g2 = _mm512_sub_ps(one, _mm512_mul_ps(g, g));
-        st(dg, j, _mm512_mul_ps(_mm512_mul_ps(dct, i), one_g2));
-        let dout_o = _mm512_mul_ps(dout, o);
-        st(d_o, j, _mm512_mul_ps(dout_o, _mm512_sub_ps(one, o)));
-    }
-    if wide_end < dc.len() {
-        let w = wide_end;
-        backward_span(
-            vector - w,
-            BackwardSpan {
-                gates: [&gi[w..], &gf[w..], &gg[w..], &go[w..]],
-                c_prev: &c_prev[w..],
-                c: &c[w..],
-                dh: &dh[w..],
-                dc: &mut dc[w..],
-                dgates: [&mut di[w..], &mut df[w..], &mut dg[w..], &mut d_o[w..]],
-            },
-        );
     }
 }
 

@@ -28,15 +28,21 @@ pub mod loss;
 pub mod lstm;
 #[doc(hidden)]
 pub mod lstm_cell;
+#[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+#[allow(clippy::incompatible_msrv)]
+mod lstm_cell16;
 // Needs Rust >= 1.89 for AVX-512 (see build.rs); the crate's minimum is 1.80.
 #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
 #[allow(clippy::incompatible_msrv)]
 mod lstm_packed;
+#[cfg(all(target_arch = "x86_64", vaeser_avx512))]
+mod phases;
 #[doc(hidden)]
 pub mod simd;
 #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
 #[allow(clippy::incompatible_msrv)]
 mod simd16;
+mod vec;
 
 use super::{Activation, AdamStep, Backend, Gemm, LstmShape};
 use crate::error::{Error, Result};

@@ -7,11 +7,12 @@
 //! Large inputs are split over the current rayon pool into disjoint chunks;
 //! no kernel here reduces across chunks.
 //!
-//! `tanh` and `sigmoid` use Cephes-style approximations (a minimax polynomial
-//! for `exp` on a reduced range, and an odd polynomial for `tanh` near zero)
-//! that stay within a few ulp of the exact values; they are tested against
-//! f64 references.
+//! `tanh` and `sigmoid` are the LSTM cell's (`vec::math`), so one function
+//! gives one value in every layer; tests/kernels.rs measures their accuracy
+//! against f64 references.
 
+use super::vec::lanes8::{load, load_tail, store, store_tail, LANES};
+use super::vec::math::{relu8, sigmoid8, tanh8};
 #[cfg(all(target_arch = "x86_64", vaeser_avx512))]
 use super::{
     isa::{element_wise, ElementWise},
@@ -19,35 +20,10 @@ use super::{
 };
 use crate::backend::Activation;
 use rayon::prelude::*;
-use wide::{f32x8, i32x8, CmpGe, CmpGt, CmpLt};
+use wide::{f32x8, CmpGt};
 
-const LANES: usize = 8;
 /// Inputs shorter than this stay on one thread: spawning costs more.
 const PARALLEL_MIN_LEN: usize = 1 << 15;
-
-#[inline(always)]
-fn load(s: &[f32]) -> f32x8 {
-    f32x8::from(<[f32; LANES]>::try_from(&s[..LANES]).unwrap())
-}
-
-#[inline(always)]
-fn store(v: f32x8, d: &mut [f32]) {
-    d[..LANES].copy_from_slice(&v.to_array());
-}
-
-/// A partial vector, zero-padded.
-#[inline(always)]
-fn load_tail(s: &[f32]) -> f32x8 {
-    let mut a = [0.0f32; LANES];
-    a[..s.len()].copy_from_slice(s);
-    f32x8::from(a)
-}
-
-#[inline(always)]
-fn store_tail(v: f32x8, d: &mut [f32]) {
-    let n = d.len();
-    d.copy_from_slice(&v.to_array()[..n]);
-}
 
 /// How many values each parallel chunk gets: whole multiples of `unit`
 /// (a row, or a vector), at least `PARALLEL_MIN_LEN / 2`, about one chunk per
@@ -147,13 +123,13 @@ fn bias_rows(cols: usize, bias: &[f32], x: &mut [f32], f: impl Fn(f32x8) -> f32x
     for row in x.chunks_exact_mut(cols) {
         let mut j = 0;
         while j < full {
-            let v = load(&row[j..]) + load(&bias[j..]);
-            store(f(v), &mut row[j..]);
+            let v = load(row, j) + load(bias, j);
+            store(row, j, f(v));
             j += LANES;
         }
         if full < cols {
             let v = load_tail(&row[full..]) + load_tail(&bias[full..]);
-            store_tail(f(v), &mut row[full..]);
+            store_tail(&mut row[full..], f(v));
         }
     }
 }
@@ -209,12 +185,12 @@ fn zip_map(a: &[f32], b: &[f32], out: &mut [f32], f: impl Fn(f32x8, f32x8) -> f3
         let full = out.len() / LANES * LANES;
         let mut i = 0;
         while i < full {
-            store(f(load(&a[i..]), load(&b[i..])), &mut out[i..]);
+            store(out, i, f(load(a, i), load(b, i)));
             i += LANES;
         }
         if full < out.len() {
             let v = f(load_tail(&a[full..]), load_tail(&b[full..]));
-            store_tail(v, &mut out[full..]);
+            store_tail(&mut out[full..], v);
         }
     };
     let chunk = chunk_len(out.len(), LANES);
@@ -293,16 +269,16 @@ pub(super) fn col_sum_range8(cols: usize, col0: usize, x: &[f32], out: &mut [f32
         let n = COL_BLOCK.min((full - j) / LANES);
         let mut acc = [f32x8::ZERO; COL_BLOCK];
         for (v, a) in acc.iter_mut().enumerate().take(n) {
-            *a = load(&out[j + v * LANES..]);
+            *a = load(out, j + v * LANES);
         }
         for row in x.chunks_exact(cols) {
             let row = &row[col0 + j..col0 + j + n * LANES];
             for (v, a) in acc.iter_mut().enumerate().take(n) {
-                *a += load(&row[v * LANES..]);
+                *a += load(row, v * LANES);
             }
         }
         for (v, a) in acc.iter().enumerate().take(n) {
-            store(*a, &mut out[j + v * LANES..]);
+            store(out, j + v * LANES, *a);
         }
         j += n * LANES;
     }
@@ -313,65 +289,6 @@ pub(super) fn col_sum_range8(cols: usize, col0: usize, x: &[f32], out: &mut [f32
         }
         *o = acc;
     }
-}
-
-#[inline(always)]
-fn relu8(v: f32x8) -> f32x8 {
-    v.cmp_gt(f32x8::ZERO).blend(v, f32x8::ZERO)
-}
-
-/// `exp(t)` for `t <= 0` (the only range the activations need, so it can
-/// never overflow). Cephes `expf`: `t = n ln2 + r`, `|r| <= ln2 / 2`, a
-/// degree-5 minimax polynomial for `(exp(r) - 1 - r) / r^2`, then `2^n`
-/// built in the exponent bits. Below -87.3 (where `2^n` would be subnormal)
-/// the result is 0.
-#[inline(always)]
-fn exp_nonpositive(t: f32x8) -> f32x8 {
-    let underflow = t.cmp_lt(f32x8::splat(-87.3));
-    let t = t.max(f32x8::splat(-87.3));
-    let n = (t * f32x8::splat(std::f32::consts::LOG2_E)).round();
-    // ln 2 split in two so that n * LN2_HI is exact.
-    let r = n.mul_neg_add(f32x8::splat(0.693_359_4), t);
-    let r = n.mul_neg_add(f32x8::splat(-2.121_944_4e-4), r);
-    let p = f32x8::splat(1.987_569_1e-4)
-        .mul_add(r, f32x8::splat(1.398_199_9e-3))
-        .mul_add(r, f32x8::splat(8.333_452e-3))
-        .mul_add(r, f32x8::splat(4.166_579_6e-2))
-        .mul_add(r, f32x8::splat(1.666_666_5e-1))
-        .mul_add(r, f32x8::splat(0.5));
-    let e_r = p.mul_add(r * r, r) + f32x8::ONE;
-    let bits: i32x8 = (n.round_int() + i32x8::splat(127)) << 23;
-    let two_n: f32x8 = bytemuck::cast(bits);
-    underflow.blend(f32x8::ZERO, e_r * two_n)
-}
-
-/// `1 / (1 + exp(-x))`, as `1 / (1 + e)` or `e / (1 + e)` with
-/// `e = exp(-|x|)`, so nothing overflows and small results keep their
-/// relative accuracy.
-#[inline(always)]
-fn sigmoid8(x: f32x8) -> f32x8 {
-    let e = exp_nonpositive(-x.abs());
-    let d = f32x8::ONE + e;
-    let pos = f32x8::ONE / d;
-    let neg = e / d;
-    x.cmp_ge(f32x8::ZERO).blend(pos, neg)
-}
-
-/// Cephes `tanhf`: an odd polynomial below 0.625, where `1 - 2/(e^2x + 1)`
-/// would cancel; above, `(1 - e) / (1 + e)` with `e = exp(-2|x|)`.
-#[inline(always)]
-fn tanh8(x: f32x8) -> f32x8 {
-    let a = x.abs();
-    let z = x * x;
-    let p = f32x8::splat(-5.704_988_7e-3)
-        .mul_add(z, f32x8::splat(2.063_909e-2))
-        .mul_add(z, f32x8::splat(-5.373_971_6e-2))
-        .mul_add(z, f32x8::splat(1.333_144_2e-1))
-        .mul_add(z, f32x8::splat(-3.333_328e-1));
-    let small = (p * z).mul_add(x, x);
-    let e = exp_nonpositive(a * f32x8::splat(-2.0));
-    let large = ((f32x8::ONE - e) / (f32x8::ONE + e)).copysign(x);
-    a.cmp_lt(f32x8::splat(0.625)).blend(small, large)
 }
 
 /// The activation applied to one value, through the same vector code as the
@@ -403,12 +320,13 @@ fn map_in_place(x: &mut [f32], f: impl Fn(f32x8) -> f32x8 + Sync) {
         let full = x.len() / LANES * LANES;
         let mut i = 0;
         while i < full {
-            store(f(load(&x[i..])), &mut x[i..]);
+            let v = f(load(x, i));
+            store(x, i, v);
             i += LANES;
         }
         if full < x.len() {
             let v = f(load_tail(&x[full..]));
-            store_tail(v, &mut x[full..]);
+            store_tail(&mut x[full..], v);
         }
     };
     let chunk = chunk_len(x.len(), LANES);

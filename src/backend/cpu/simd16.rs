@@ -1,127 +1,22 @@
 //! The element-wise kernels of `simd.rs` and `adam.rs` in 16 AVX-512 lanes.
 //!
 //! Each function transcribes its 8-lane counterpart (`wide::f32x8`, 8-lane
-//! AVX2 + FMA under the build's x86-64-v3 pin) operation for operation:
-//! the same adds, multiplies, fused multiply-adds, divisions, square roots,
-//! ordered compares, `max` (which returns its second operand when the first
-//! is NaN, as `_mm256_max_ps` does), round-to-nearest and bit masks, in the
-//! same order. All are lane-wise and IEEE-exact, so every element gets the
-//! bits the 8-lane code gives it; only the instruction count halves. Tails
-//! shorter than 16 lanes use masked loads and stores (a lane never sees
-//! another's value, so what the masked-off lanes hold does not matter).
-//! Column sums keep each column's row order. `isa.rs` chooses between the
-//! two paths; the tests below compare them bit for bit.
+//! AVX2 + FMA under the build's x86-64-v3 pin) operation for operation, with
+//! the activations of `vec::math` in their 16-lane form: the same adds,
+//! multiplies, fused multiply-adds, divisions, square roots, ordered
+//! compares, round-to-nearest and bit masks, in the same order. All are
+//! lane-wise and IEEE-exact, so every element gets the bits the 8-lane code
+//! gives it; only the instruction count halves. Tails shorter than 16 lanes
+//! use masked loads and stores (a lane never sees another's value, so what
+//! the masked-off lanes hold does not matter). Column sums keep each
+//! column's row order. `isa.rs` chooses between the two paths; the tests
+//! below compare them bit for bit.
 
 use super::adam::Coefficients;
+use super::vec::lanes16::{load_masked, splat, store_masked, tail_mask, LANES};
+use super::vec::math::{relu16, sigmoid16, tanh16};
 use crate::backend::Activation;
 use std::arch::x86_64::*;
-
-const LANES: usize = 16;
-
-#[inline(always)]
-unsafe fn splat(v: f32) -> __m512 {
-    _mm512_set1_ps(v)
-}
-
-/// The lanes of a 16-value block starting at `j` of `len` values.
-#[inline(always)]
-fn tail_mask(len: usize, j: usize) -> __mmask16 {
-    let n = (len - j).min(LANES);
-    ((1u32 << n) - 1) as __mmask16
-}
-
-#[inline(always)]
-unsafe fn load(p: *const f32, m: __mmask16) -> __m512 {
-    if m == u16::MAX {
-        _mm512_loadu_ps(p)
-    } else {
-        _mm512_maskz_loadu_ps(m, p)
-    }
-}
-
-#[inline(always)]
-unsafe fn store(p: *mut f32, m: __mmask16, v: __m512) {
-    if m == u16::MAX {
-        _mm512_storeu_ps(p, v)
-    } else {
-        _mm512_mask_storeu_ps(p, m, v)
-    }
-}
-
-#[inline(always)]
-unsafe fn abs(v: __m512) -> __m512 {
-    _mm512_castsi512_ps(_mm512_and_si512(
-        _mm512_castps_si512(v),
-        _mm512_set1_epi32(i32::MAX),
-    ))
-}
-
-/// `simd::relu8`: `v > 0 ? v : 0` (NaN and -0 give +0).
-#[inline(always)]
-unsafe fn relu(v: __m512) -> __m512 {
-    _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, _mm512_setzero_ps()), v)
-}
-
-/// `simd::exp_nonpositive`, lane for lane.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn exp_nonpositive(t: __m512) -> __m512 {
-    let underflow = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(t, splat(-87.3));
-    let t = _mm512_max_ps(t, splat(-87.3));
-    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-        _mm512_mul_ps(t, splat(std::f32::consts::LOG2_E)),
-    );
-    let r = _mm512_fnmadd_ps(n, splat(0.693_359_4), t);
-    let r = _mm512_fnmadd_ps(n, splat(-2.121_944_4e-4), r);
-    let p = _mm512_fmadd_ps(splat(1.987_569_1e-4), r, splat(1.398_199_9e-3));
-    let p = _mm512_fmadd_ps(p, r, splat(8.333_452e-3));
-    let p = _mm512_fmadd_ps(p, r, splat(4.166_579_6e-2));
-    let p = _mm512_fmadd_ps(p, r, splat(1.666_666_5e-1));
-    let p = _mm512_fmadd_ps(p, r, splat(0.5));
-    let e_r = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), splat(1.0));
-    // n is an integer in [-126, 0] here (t was clamped), so the conversion
-    // is exact, as `round_int` is.
-    let bits = _mm512_slli_epi32::<23>(_mm512_add_epi32(
-        _mm512_cvtps_epi32(n),
-        _mm512_set1_epi32(127),
-    ));
-    let two_n = _mm512_castsi512_ps(bits);
-    _mm512_mask_blend_ps(underflow, _mm512_mul_ps(e_r, two_n), _mm512_setzero_ps())
-}
-
-/// `simd::sigmoid8`, lane for lane (`-v` is `0 - v`, as in `wide`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn sigmoid(x: __m512) -> __m512 {
-    let e = exp_nonpositive(_mm512_sub_ps(_mm512_setzero_ps(), abs(x)));
-    let d = _mm512_add_ps(splat(1.0), e);
-    let pos = _mm512_div_ps(splat(1.0), d);
-    let neg = _mm512_div_ps(e, d);
-    let ge = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(x, _mm512_setzero_ps());
-    _mm512_mask_blend_ps(ge, neg, pos)
-}
-
-/// `simd::tanh8`, lane for lane.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn tanh(x: __m512) -> __m512 {
-    let a = abs(x);
-    let z = _mm512_mul_ps(x, x);
-    let p = _mm512_fmadd_ps(splat(-5.704_988_7e-3), z, splat(2.063_909e-2));
-    let p = _mm512_fmadd_ps(p, z, splat(-5.373_971_6e-2));
-    let p = _mm512_fmadd_ps(p, z, splat(1.333_144_2e-1));
-    let p = _mm512_fmadd_ps(p, z, splat(-3.333_328e-1));
-    let small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
-    let e = exp_nonpositive(_mm512_mul_ps(a, splat(-2.0)));
-    let q = _mm512_div_ps(_mm512_sub_ps(splat(1.0), e), _mm512_add_ps(splat(1.0), e));
-    // copysign: magnitude of q, sign of x.
-    let large = _mm512_castsi512_ps(_mm512_or_si512(
-        _mm512_and_si512(_mm512_castps_si512(q), _mm512_set1_epi32(i32::MAX)),
-        _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(i32::MIN)),
-    ));
-    let lt = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, splat(0.625));
-    _mm512_mask_blend_ps(lt, large, small)
-}
 
 /// `simd::bias_rows`: `x = act(x + bias)` on every row of `cols` values.
 ///
@@ -137,9 +32,11 @@ pub unsafe fn bias_rows(act: Activation, cols: usize, bias: &[f32], x: &mut [f32
                 let mut j = 0;
                 while j < cols {
                     let m = tail_mask(cols, j);
-                    let $v =
-                        _mm512_add_ps(load(row.as_ptr().add(j), m), load(bias.as_ptr().add(j), m));
-                    store(row.as_mut_ptr().add(j), m, $f);
+                    let $v = _mm512_add_ps(
+                        load_masked(row.as_ptr().add(j), m),
+                        load_masked(bias.as_ptr().add(j), m),
+                    );
+                    store_masked(row.as_mut_ptr().add(j), m, $f);
                     j += LANES;
                 }
             }
@@ -147,9 +44,9 @@ pub unsafe fn bias_rows(act: Activation, cols: usize, bias: &[f32], x: &mut [f32
     }
     match act {
         Activation::Identity => rows!(v => v),
-        Activation::Relu => rows!(v => relu(v)),
-        Activation::Tanh => rows!(v => tanh(v)),
-        Activation::Sigmoid => rows!(v => sigmoid(v)),
+        Activation::Relu => rows!(v => relu16(v)),
+        Activation::Tanh => rows!(v => tanh16(v)),
+        Activation::Sigmoid => rows!(v => sigmoid16(v)),
     }
 }
 
@@ -166,10 +63,10 @@ pub unsafe fn act_backward(act: Activation, y: &[f32], dy: &[f32], dx: &mut [f32
             let mut i = 0;
             while i < n {
                 let m = tail_mask(n, i);
-                let $y = load(y.as_ptr().add(i), m);
-                let $dy = load(dy.as_ptr().add(i), m);
+                let $y = load_masked(y.as_ptr().add(i), m);
+                let $dy = load_masked(dy.as_ptr().add(i), m);
                 let v = $f;
-                store(dx.as_mut_ptr().add(i), m, v);
+                store_masked(dx.as_mut_ptr().add(i), m, v);
                 i += LANES;
             }
         }};
@@ -216,17 +113,17 @@ pub unsafe fn col_sum_range(cols: usize, col0: usize, x: &[f32], out: &mut [f32]
         });
         let mut acc = [_mm512_setzero_ps(); COL_BLOCK];
         for v in 0..n {
-            acc[v] = load(out.as_ptr().add(j + v * LANES), masks[v]);
+            acc[v] = load_masked(out.as_ptr().add(j + v * LANES), masks[v]);
         }
         let base = x.as_ptr().add(col0 + j);
         for r in 0..rows {
             let row = base.add(r * cols);
             for v in 0..n {
-                acc[v] = _mm512_add_ps(acc[v], load(row.add(v * LANES), masks[v]));
+                acc[v] = _mm512_add_ps(acc[v], load_masked(row.add(v * LANES), masks[v]));
             }
         }
         for v in 0..n {
-            store(out.as_mut_ptr().add(j + v * LANES), masks[v], acc[v]);
+            store_masked(out.as_mut_ptr().add(j + v * LANES), masks[v], acc[v]);
         }
         j += n * LANES;
     }
@@ -246,10 +143,10 @@ pub unsafe fn adam_step(k: &Coefficients, p: &mut [f32], g: &[f32], m: &mut [f32
     let mut i = 0;
     while i < n {
         let mask = tail_mask(n, i);
-        let gv = load(g.as_ptr().add(i), mask);
-        let mv = load(m.as_ptr().add(i), mask);
-        let vv = load(v.as_ptr().add(i), mask);
-        let pv = load(p.as_ptr().add(i), mask);
+        let gv = load_masked(g.as_ptr().add(i), mask);
+        let mv = load_masked(m.as_ptr().add(i), mask);
+        let vv = load_masked(v.as_ptr().add(i), mask);
+        let pv = load_masked(p.as_ptr().add(i), mask);
         let mv = _mm512_add_ps(_mm512_mul_ps(mv, b1), _mm512_mul_ps(gv, omb1));
         let vv = _mm512_add_ps(
             _mm512_mul_ps(vv, b2),
@@ -257,9 +154,9 @@ pub unsafe fn adam_step(k: &Coefficients, p: &mut [f32], g: &[f32], m: &mut [f32
         );
         let denom = _mm512_add_ps(_mm512_mul_ps(_mm512_sqrt_ps(vv), inv), eps);
         let pv = _mm512_sub_ps(pv, _mm512_mul_ps(step, _mm512_div_ps(mv, denom)));
-        store(p.as_mut_ptr().add(i), mask, pv);
-        store(m.as_mut_ptr().add(i), mask, mv);
-        store(v.as_mut_ptr().add(i), mask, vv);
+        store_masked(p.as_mut_ptr().add(i), mask, pv);
+        store_masked(m.as_mut_ptr().add(i), mask, mv);
+        store_masked(v.as_mut_ptr().add(i), mask, vv);
         i += LANES;
     }
 }
@@ -289,7 +186,8 @@ mod tests {
     }
 
     /// Values that exercise every branch: both signs, zeros of both signs,
-    /// the tanh polynomial's range, saturation, underflow, NaN, infinities.
+    /// small values (where tanh's `1 - e` cancels), saturation, sigmoid's
+    /// floor and `exp`'s range limit, NaN, infinities.
     fn values(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
         const SPECIAL: [f32; 10] = [
             0.0,
